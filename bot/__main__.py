@@ -1,0 +1,343 @@
+"""The composition root and the `tthc` command line (also `python -m bot`)."""
+
+import argparse
+import html
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.dialog import Dialog, Incoming, Reply, popular_codes
+from bot.journal import record
+from bot.texts import FACET_HEADINGS, facet_body, procedure_answer, procedure_header, source_footer
+from knowledge.db import answered_counts, init_db, load_procedures, make_engine, write_procedures
+from knowledge.evaluation import EvalFileError, evaluate, load_cases
+from knowledge.importer import EXPORT_FORMATS, FORMATS, ImportFileError, export, read_file
+from knowledge.normalize import FACETS, Lexicon
+from knowledge.search import SearchIndex, bundled_popularity
+
+logger = logging.getLogger("bot")
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A refused input: printed as one line on stderr, exit code 1."""
+
+
+@dataclass
+class App:
+    """Everything a command or a channel needs, built once from the settings."""
+
+    settings: Settings
+    engine: Engine
+    lexicon: Lexicon
+    dialog: Dialog
+
+    @property
+    def index(self) -> SearchIndex:
+        """The live index (replaced by reload())."""
+        return self.dialog.index
+
+    def reload(self) -> int:
+        """Rebuild the index from the database (after an import or a staff edit); returns procedures."""
+        popularity = answered_counts(self.engine) or bundled_popularity()
+        index = SearchIndex(load_procedures(self.engine), self.lexicon, popularity)
+        self.dialog.replace_index(index, popular_codes(popularity))
+        return len(index)
+
+    def handle(self, incoming: Incoming) -> Reply:
+        """Answer one incoming event and log it for staff."""
+        reply = self.dialog.handle(incoming)
+        record(self.engine, self.settings.log_salt.get_secret_value(), incoming, reply.events)
+        return reply
+
+
+def build_app(settings: Settings | None = None) -> App:
+    """Wire settings, database, lexicon, index and dialog (the only place that does)."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    try:
+        lexicon = Lexicon.load(settings.terms_file)
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{settings.terms_file}: cannot load the terms file ({error})") from None
+    popularity = answered_counts(engine) or bundled_popularity()
+    index = SearchIndex(load_procedures(engine), lexicon, popularity)
+    return App(settings, engine, lexicon, Dialog(index, popular_codes(popularity)))
+
+
+# -- plain-text rendering for the terminal ----------------------------------------------------------------
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')
+_TAG = re.compile(r"</?(?:b|i|a)(?:\s[^>]*)?>")
+
+
+def plain(markup: str) -> str:
+    """The safe HTML subset as terminal text."""
+    return html.unescape(_TAG.sub("", _LINK.sub(r"\2 (\1)", markup)))
+
+
+def out(text: str = "") -> None:
+    """Print to standard output (the CLI's only output path)."""
+    sys.stdout.write(text + "\n")
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+
+def cmd_search(app: App, args: argparse.Namespace) -> int:
+    if args.jsonl:
+        for line in sys.stdin:
+            result = app.index.search(line.rstrip("\r\n"), limit=args.limit)
+            out(json.dumps(result.to_json(args.limit), ensure_ascii=False))
+            sys.stdout.flush()
+        return EXIT_OK
+    if not args.query:
+        raise CommandError("search: give a QUERY, or --jsonl to read questions from standard input")
+    result = app.index.search(" ".join(args.query), limit=args.limit)
+    if args.json:
+        out(json.dumps(result.to_json(args.limit), ensure_ascii=False))
+        return EXIT_OK
+    out(f"decision: {result.decision}   facets: {', '.join(result.facets) or '-'}")
+    for hit in result.hits:
+        out(f"{hit.score:6.1f}  {hit.code:<10} {hit.name}  [{hit.level}]")
+    return EXIT_OK
+
+
+def cmd_show(app: App, args: argparse.Namespace) -> int:
+    info = app.index.by_code.get(args.code)
+    if info is None:
+        raise CommandError(f"show: unknown procedure code '{args.code}'")
+    if args.facet:
+        out(
+            plain(
+                f"{procedure_header(info)}\n\n<b>{FACET_HEADINGS[args.facet]}</b>\n"
+                f"{facet_body(info, args.facet)}\n\n{source_footer(info)}"
+            )
+        )
+    else:
+        out(plain(procedure_answer(info, FACETS)))
+    return EXIT_OK
+
+
+def _print_reply(reply: Reply) -> list[str]:
+    buttons: list[str] = []
+    for message in reply.messages:
+        out(plain(message.html))
+        for row in message.buttons:
+            for button in row:
+                buttons.append(button.data)
+                out(f"  [{len(buttons)}] {button.label}")
+        out()
+    return buttons
+
+
+def cmd_chat(app: App, args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    buttons = _print_reply(app.handle(Incoming("cli", "terminal", command="start")))
+    if interactive:
+        out("(Gõ câu hỏi; gõ số để bấm nút; Ctrl+D để thoát.)")
+    while True:
+        if interactive:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return EXIT_OK
+        text = line.strip()
+        if not text:
+            continue
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            incoming = Incoming("cli", "terminal", button=buttons[int(text) - 1])
+        elif text in ("/help", "/linhvuc"):
+            incoming = Incoming("cli", "terminal", command=text[1:])
+        else:
+            incoming = Incoming("cli", "terminal", text=text)
+        buttons = _print_reply(app.handle(incoming))
+
+
+def cmd_import(app: App, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+
+    def progress(line: int) -> None:
+        if line % 500 == 0:
+            sys.stderr.write(f"\r{path.name}: {line} records read")
+            sys.stderr.flush()
+
+    read = read_file(path, args.format, progress)
+    if read.skipped:
+        sys.stderr.write("\n" if read.procedures else "")
+    national = any(info.origin != "curated" for info in read.procedures)
+    result = write_procedures(
+        app.engine, read.procedures, dry_run=args.dry_run, keep_curated=national and not args.replace
+    )
+    prefix = "would be " if args.dry_run else ""
+    out(
+        f"{path}: {len(read.procedures)} procedures read; {prefix}added {len(result.added)}, "
+        f"{prefix}updated {len(result.updated)}, unchanged {len(result.unchanged)}"
+        + (f", curated kept {len(result.kept)} (use --replace to overwrite)" if result.kept else "")
+        + (f", skipped {len(read.skipped)}" if read.skipped else "")
+    )
+    if args.dry_run or args.verbose:
+        for label, codes in (("added", result.added), ("updated", result.updated)):
+            if codes:
+                out(f"  {prefix}{label}: {', '.join(codes[:50])}{' …' if len(codes) > 50 else ''}")
+    for reason in read.skipped[: None if args.verbose else 10]:
+        out(f"  skipped {reason}")
+    if len(read.skipped) > 10 and not args.verbose:
+        out(f"  … {len(read.skipped) - 10} more skipped (--verbose lists them)")
+    return EXIT_OK
+
+
+def cmd_export(app: App, args: argparse.Namespace) -> int:
+    export(load_procedures(app.engine), args.file, args.format)
+    if args.file != "-":
+        out(f"{args.file}: {app.index and len(app.index)} procedures written")
+    return EXIT_OK
+
+
+def cmd_eval(app: App, args: argparse.Namespace) -> int:
+    try:
+        report = evaluate(app.index, load_cases(Path(args.file)))
+    except EvalFileError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        out(json.dumps(report, ensure_ascii=False, indent=2))
+        return EXIT_OK
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    for miss in report["misses"]:
+        out(
+            f"  miss line {miss['line']}: {miss['query']!r} expected {miss['expected']} -> "
+            f"{miss['decision']} {miss['got']} facets {miss['facets']}"
+        )
+    for item in report["not_in_knowledge_base"]:
+        out(f"  not in knowledge base, line {item['line']}: {item['query']!r} expects {item['expected']}")
+    out(
+        f"questions: {report['questions']} ({len(report['not_in_knowledge_base'])} expect a procedure "
+        f"not in the knowledge base, reported apart)"
+    )
+    out(f"in-scope top-1 (answered): {pct(report['top1_answered'])} of {report['in_scope']}")
+    out(f"in-scope top-1 (ranked first): {pct(report['top1'])}   MRR@5: {report['mrr5']}")
+    out(f"ambiguous questions with all expected codes in top 5: {pct(report['all5'])} of {report['all5_questions']}")
+    out(f"out-of-scope rejected (none): {pct(report['out_of_scope_rejected'])} of {report['out_of_scope']}")
+    out(f"facet accuracy: {pct(report['facet_accuracy'])}")
+    return EXIT_OK
+
+
+def cmd_bench(app: App, args: argparse.Namespace) -> int:
+    from knowledge.bench import run_bench
+
+    reports = run_bench(load_procedures(app.engine), args.procedures, queries=args.queries)
+    if args.json:
+        out(json.dumps(reports, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for report in reports:
+        out(
+            f"{report['procedures']} procedures, {report['phrases']} names and aliases: index built in "
+            f"{report['build_seconds']:.2f} s, {report['index_memory_mb']} MB"
+        )
+        for timing in report["timings"]:
+            out(
+                f"  {timing['method']:<55} p50 {timing['p50_ms']:8.3f} ms   p99 {timing['p99_ms']:8.3f} ms"
+                f"   ({timing['queries']} questions)"
+            )
+        out(
+            f"  p50 speed-up: {report['speedup_p50_vs_rapidfuzz']}x vs rapidfuzz scan, "
+            f"{report['speedup_p50_vs_bm25']}x vs BM25"
+        )
+    return EXIT_OK
+
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    settings = app.settings
+    if settings.telegram_token is None:
+        raise CommandError("run: no channel configured; set TTHC_TELEGRAM_TOKEN to serve Telegram")
+    from bot.telegram import run_telegram
+
+    run_telegram(app)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tthc", description="Trợ lý thủ tục hành chính (TTHC Bot)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="more detail; tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser("search", help="best matches for a question")
+    search.add_argument("query", nargs="*")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--jsonl", action="store_true", help="one question per stdin line, one JSON per line")
+    search.add_argument("--limit", type=int, default=5)
+    search.set_defaults(handler=cmd_search)
+
+    show = commands.add_parser("show", help="one procedure, or one facet of it")
+    show.add_argument("code")
+    show.add_argument("--facet", choices=FACETS)
+    show.set_defaults(handler=cmd_show)
+
+    chat = commands.add_parser("chat", help="terminal conversation through the bots' dialog")
+    chat.set_defaults(handler=cmd_chat)
+
+    imp = commands.add_parser("import", help="import procedures from yaml/json/csv/xlsx or national records")
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=FORMATS)
+    imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    imp.add_argument("--replace", action="store_true", help="national records may overwrite curated entries")
+    imp.set_defaults(handler=cmd_import)
+
+    exp = commands.add_parser("export", help="export procedures (FILE or - for standard output)")
+    exp.add_argument("file")
+    exp.add_argument("--format", choices=EXPORT_FORMATS)
+    exp.set_defaults(handler=cmd_export)
+
+    ev = commands.add_parser("eval", help="accuracy report on labelled questions (TSV)")
+    ev.add_argument("file")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(handler=cmd_eval)
+
+    bench = commands.add_parser("bench", help="search latency and index build against baselines")
+    bench.add_argument("--procedures", type=int, nargs="+", default=[1000, 10000])
+    bench.add_argument("--queries", type=int, default=300)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
+
+    run = commands.add_parser("run", help="serve every configured channel")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `tthc` command; returns the exit code (0 ok, 1 refused input, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "limit", 5) < 1 and args.command == "search":
+        parser.error("--limit must be at least 1")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        app = build_app()
+        return args.handler(app, args)
+    except (CommandError, ImportFileError) as error:
+        if args.verbose:
+            raise
+        sys.stderr.write(f"tthc: {error}\n")
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Settings of the application: the only module that reads the environment (prefix TTHC_, or .env)."""
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see README "Settings"."""
+
+    model_config = SettingsConfigDict(env_prefix="TTHC_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///tthc.db"
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    telegram_bot_username: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Extra normalisation terms (YAML mapping "citizen term: official term") that staff maintain.
+    terms_file: str | None = None
+    # Telegram user ids allowed to use /reload and /stats, comma separated.
+    staff_ids: str = ""
+    # Salt for hashing user ids in the query log; set it in production so hashes cannot be reversed.
+    log_salt: SecretStr = SecretStr("tthc-bot")

@@ -1,0 +1,165 @@
+"""Every citizen-facing Vietnamese string, and the renderers of a procedure answer.
+
+Messages are written in a small safe HTML subset (<b>, <i>, <a href>) that Telegram and the web page
+display as is and the terminal strips; everything that does not come from this module is escaped.
+"""
+
+from datetime import date
+from html import escape
+
+from knowledge.records import ProcedureInfo
+
+FACET_LABELS = {
+    "documents": "📄 Hồ sơ",
+    "where": "📍 Nơi nộp",
+    "time": "⏱ Thời gian",
+    "fees": "💰 Lệ phí",
+    "online": "🌐 Nộp trực tuyến",
+    "steps": "🧭 Các bước",
+}
+FACET_HEADINGS = {
+    "documents": "📄 Hồ sơ cần chuẩn bị",
+    "where": "📍 Nơi nộp hồ sơ",
+    "time": "⏱ Thời gian giải quyết",
+    "fees": "💰 Phí, lệ phí",
+    "online": "🌐 Nộp trực tuyến",
+    "steps": "🧭 Các bước thực hiện",
+}
+SUMMARY_FACETS = ("documents", "where", "time", "fees")
+
+GREETING = (
+    "Xin chào! 👋 Mình là trợ lý thủ tục hành chính.\n"
+    "Bạn cứ hỏi như nói chuyện, có dấu hay không dấu đều được, ví dụ:\n"
+    "• <i>làm giấy khai sinh cần gì</i>\n"
+    "• <i>đăng ký kết hôn ở đâu</i>\n"
+    "• <i>sao y căn cước hết bao nhiêu tiền</i>\n"
+    "Mình sẽ chỉ cho bạn hồ sơ, nơi nộp, thời gian, lệ phí và cách nộp trực tuyến."
+)
+HELP = (
+    "<b>Cách dùng</b>\n"
+    "• Gõ câu hỏi về thủ tục bạn cần làm, ví dụ <i>nhập hộ khẩu cho con</i>, <i>đổi căn cước ở đâu</i>.\n"
+    "• Bấm các nút bên dưới câu trả lời để xem hồ sơ, nơi nộp, thời gian, lệ phí, các bước.\n"
+    "• /linhvuc: xem thủ tục theo lĩnh vực.\n"
+    "• Quét mã QR ở Trung tâm Phục vụ hành chính công để mở đúng thủ tục.\n"
+    "Thông tin mang tính hướng dẫn; hãy đối chiếu trên dichvucong.gov.vn hoặc hỏi cán bộ một cửa."
+)
+THANKS = "Không có gì ạ! Chúc bạn làm thủ tục thuận lợi. Cần gì cứ hỏi tiếp nhé. 🙂"
+GOODBYE = "Tạm biệt bạn! Khi cần làm thủ tục, cứ nhắn cho mình nhé."
+EMPTY = "Bạn muốn hỏi về thủ tục nào? Ví dụ: <i>làm giấy khai sinh cần gì</i>."
+CLARIFY = "Bạn đang hỏi về thủ tục nào? Chọn một mục bên dưới nhé:"
+NONE_OF_THESE = "Không phải các mục trên"
+AFTER_NONE_OF_THESE = (
+    "Cảm ơn bạn, mình đã ghi lại câu hỏi để cán bộ bổ sung. Bạn thử hỏi lại bằng cách khác "
+    "(ví dụ tên giấy tờ bạn cần), hoặc xem theo lĩnh vực:"
+)
+NOT_FOUND = (
+    "Xin lỗi, mình chưa tìm thấy thủ tục phù hợp với câu hỏi này. "
+    "Mình đã ghi lại để cán bộ bổ sung.\n"
+    "Bạn thử hỏi ngắn gọn tên việc cần làm, ví dụ <i>đăng ký tạm trú</i>, <i>chứng thực bản sao</i>."
+)
+NOT_FOUND_SUGGESTIONS = "Có thể bạn muốn hỏi:"
+BROWSE_BUTTON = "📚 Xem theo lĩnh vực"
+BROWSE_FIELDS = "Chọn lĩnh vực:"
+BROWSE_PROCEDURES = "Các thủ tục lĩnh vực <b>{field}</b>:"
+MORE_BUTTON = "Xem thêm ▸"
+STALE_BUTTON = "Nút này đã cũ hoặc không còn dùng được. Bạn gõ lại câu hỏi giúp mình nhé."
+UNKNOWN_CODE = "Không tìm thấy thủ tục có mã {code}."
+BAD_PAYLOAD_NOTE = "(Mã QR hoặc đường dẫn bạn vừa mở không còn đúng; bạn cứ hỏi trực tiếp nhé.)"
+FEEDBACK_UP_BUTTON = "👍 Hữu ích"
+FEEDBACK_DOWN_BUTTON = "👎 Chưa đúng"
+FEEDBACK_THANKS_UP = "Cảm ơn bạn đã góp ý! 👍"
+FEEDBACK_THANKS_DOWN = (
+    "Cảm ơn bạn, mình đã ghi lại để cán bộ kiểm tra. Bạn có thể hỏi lại cụ thể hơn, "
+    "hoặc liên hệ trực tiếp Trung tâm Phục vụ hành chính công xã, phường."
+)
+ERROR_APOLOGY = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
+TOO_LONG_NOTE = "(Tin nhắn dài quá, mình chỉ đọc phần đầu.)"
+SOURCE_LINE = 'Nguồn: <a href="{url}">Cơ sở dữ liệu quốc gia về TTHC</a>, kiểm tra ngày {verified}.'
+SOURCE_LINE_NO_URL = "Nguồn: Cơ sở dữ liệu quốc gia về TTHC, kiểm tra ngày {verified}."
+CHECK_NOTE = "Thông tin để tham khảo; hãy đối chiếu trên dichvucong.gov.vn hoặc hỏi cán bộ một cửa."
+NATIONAL_RECORD_NOTE = "Thông tin lấy tự động từ bản ghi quốc gia, chưa được cán bộ biên tập."
+CODE_LINE = "Mã thủ tục {code} · {level} · {field}"
+OTHER_FACETS = "Xem thêm:"
+STAFF_ONLY = "Lệnh này chỉ dành cho cán bộ quản trị."
+RELOADED = "Đã nạp lại cơ sở tri thức: {count} thủ tục."
+STATS = (
+    "<b>Thống kê hôm nay</b>\n"
+    "Câu hỏi: {questions}\nTrả lời được: {answered_share}\nLượt mở từ QR/đường dẫn: {opens}\n"
+    "<b>Chưa trả lời được nhiều nhất</b>\n{unanswered}"
+)
+NOTHING = "(không có)"
+COMMANDS = {
+    "start": "Bắt đầu, lời chào",
+    "help": "Cách dùng trợ lý",
+    "linhvuc": "Xem thủ tục theo lĩnh vực",
+}
+
+
+def _format_date(value: str) -> str:
+    try:
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return escape(value) or "chưa rõ"
+
+
+def _bullets(items: tuple[str, ...]) -> str:
+    return "\n".join(f"• {escape(item)}" for item in items)
+
+
+def _numbered(items: tuple[str, ...]) -> str:
+    return "\n".join(f"{number}. {escape(item)}" for number, item in enumerate(items, start=1))
+
+
+def facet_body(info: ProcedureInfo, facet: str) -> str:
+    """One facet of a procedure, escaped, ready under its heading."""
+    missing = "Chưa có thông tin; hãy hỏi Trung tâm Phục vụ hành chính công xã, phường."
+    if facet == "documents":
+        return _bullets(info.documents) or missing
+    if facet == "steps":
+        return _numbered(info.steps) or missing
+    value = {"where": info.where_to_file, "time": info.processing_time, "fees": info.fees, "online": info.online}
+    return escape(value[facet]) or missing
+
+
+def procedure_header(info: ProcedureInfo) -> str:
+    """Name, code, level and field: always shown so citizens can check the official procedure."""
+    line = CODE_LINE.format(code=escape(info.code), level=escape(info.level or "?"), field=escape(info.field or "?"))
+    return f"<b>{escape(info.name)}</b>\n<i>{line}</i>"
+
+
+def source_footer(info: ProcedureInfo) -> str:
+    """Where the facts come from and when they were checked."""
+    verified = _format_date(info.verified_on)
+    if info.source_url.startswith(("https://", "http://")):
+        line = SOURCE_LINE.format(url=escape(info.source_url, quote=True), verified=verified)
+    else:
+        line = SOURCE_LINE_NO_URL.format(verified=verified)
+    note = NATIONAL_RECORD_NOTE if info.origin != "curated" else CHECK_NOTE
+    return f"<i>{line}\n{note}</i>"
+
+
+def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office_block: str = "") -> str:
+    """The answer: header, the asked facets (or a summary), the office's details, the source."""
+    shown = facets or SUMMARY_FACETS
+    parts = [procedure_header(info)]
+    for facet in shown:
+        parts.append(f"<b>{FACET_HEADINGS[facet]}</b>\n{facet_body(info, facet)}")
+        if facet == "where" and office_block:
+            parts.append(office_block)
+    parts.append(source_footer(info))
+    return "\n\n".join(parts)
+
+
+def choice_label(info: ProcedureInfo, show_level: bool) -> str:
+    """A button naming a procedure (with its level when levels differ among the choices)."""
+    label = info.title
+    if show_level and info.level:
+        label = f"{label} ({info.level})"
+    return label if len(label) <= 60 else label[:59] + "…"
+
+
+def stats_text(questions: int, answered: int, opens: int, unanswered: list[tuple[str, int]]) -> str:
+    """The staff /stats message."""
+    share = f"{answered / questions:.0%}" if questions else "—"
+    lines = "\n".join(f"• {escape(text)} ({count})" for text, count in unanswered) or NOTHING
+    return STATS.format(questions=questions, answered_share=share, opens=opens, unanswered=lines)

@@ -1,0 +1,111 @@
+"""The procedure record every layer passes around, and its validation (errors name file, row, field)."""
+
+import dataclasses
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from knowledge.models import DATA_KEYS, LIST_KEYS, ORIGIN_CURATED
+
+CODE_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,38}$")
+REQUIRED_KEYS = ("code", "name")
+MAX_TEXT = 4000
+MAX_ITEMS = 80
+
+
+class RecordError(ValueError):
+    """A record that cannot be accepted; the message names where (file, row) and the field."""
+
+
+@dataclass(frozen=True)
+class ProcedureInfo:
+    """A procedure with every DESIGN.md data key, independent of storage."""
+
+    code: str
+    name: str
+    short_name: str = ""
+    field: str = ""
+    level: str = ""
+    agency: str = ""
+    where_to_file: str = ""
+    documents: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    processing_time: str = ""
+    fees: str = ""
+    online: str = ""
+    legal_basis: tuple[str, ...] = ()
+    result: str = ""
+    aliases: tuple[str, ...] = ()
+    source_url: str = ""
+    verified_on: str = ""
+    origin: str = dataclasses.field(default=ORIGIN_CURATED, compare=False)
+
+    @property
+    def title(self) -> str:
+        """The name citizens recognise: short name when there is one."""
+        return self.short_name or self.name
+
+    def to_dict(self) -> dict:
+        """The export form: DESIGN.md keys in order, lists as lists."""
+        data = asdict(self)
+        return {key: list(data[key]) if key in LIST_KEYS else data[key] for key in DATA_KEYS}
+
+    def empty_keys(self) -> list[str]:
+        """Keys whose value is empty (a complete curated record has none)."""
+        return [key for key in DATA_KEYS if not getattr(self, key)]
+
+
+def _text(value: object, where: str, key: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise RecordError(f"{where}, field '{key}': expected text, got {type(value).__name__}")
+    text = " ".join(value.split())
+    if len(text) > MAX_TEXT:
+        raise RecordError(f"{where}, field '{key}': longer than {MAX_TEXT} characters")
+    return text
+
+
+def _items(value: object, where: str, key: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        # Spreadsheet cells hold one item per line.
+        value = value.splitlines()
+    if not isinstance(value, list | tuple):
+        raise RecordError(f"{where}, field '{key}': expected a list, got {type(value).__name__}")
+    if len(value) > MAX_ITEMS:
+        raise RecordError(f"{where}, field '{key}': more than {MAX_ITEMS} items")
+    items = [_text(item, where, key) for item in value]
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> ProcedureInfo:
+    """Validate one raw mapping (from YAML, JSON, CSV or XLSX) into a ProcedureInfo."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
+    unknown = sorted(str(key) for key in raw if key not in DATA_KEYS)
+    if unknown:
+        raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected one of {', '.join(DATA_KEYS)})")
+    values: dict[str, object] = {}
+    for key in DATA_KEYS:
+        if key in LIST_KEYS:
+            values[key] = _items(raw.get(key), where, key)
+        else:
+            values[key] = _text(raw.get(key), where, key)
+    for key in REQUIRED_KEYS:
+        if not values[key]:
+            raise RecordError(f"{where}, field '{key}': required")
+    if not CODE_PATTERN.match(str(values["code"])):
+        raise RecordError(f"{where}, field 'code': '{values['code']}' is not a procedure code like 1.001193")
+    verified = str(values["verified_on"])
+    if verified:
+        try:
+            date.fromisoformat(verified)
+        except ValueError:
+            raise RecordError(f"{where}, field 'verified_on': '{verified}' is not a date YYYY-MM-DD") from None
+    return ProcedureInfo(origin=origin, **values)  # type: ignore[arg-type]

@@ -1,0 +1,117 @@
+"""The `tthc` command line contract: outputs and exit codes."""
+
+import io
+import json
+
+import pytest
+
+from bot.__main__ import main
+from tests.conftest import DEV_QUERIES
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_search_json_on_a_fresh_database(database_url, capsys):
+    code, out, err = run(capsys, "search", "lam giay khai sinh can gi", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["decision"] == "answer"
+    assert payload["facets"] == ["documents"]
+    assert payload["results"][0]["code"] == "1.001193"
+
+
+def test_search_jsonl_answers_one_line_per_question(database_url, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("dang ky ket hon o dau\nxin chào\n"))
+    code, out, _ = run(capsys, "search", "--jsonl", "--limit", "2")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [line["decision"] for line in lines] == ["answer", "none"]
+    assert lines[0]["results"][0]["code"] == "1.000894"
+    assert all(len(line["results"]) <= 2 for line in lines)
+
+
+def test_show_a_facet(database_url, capsys):
+    code, out, _ = run(capsys, "show", "1.004873", "--facet", "time")
+    assert code == 0
+    assert "Thời gian giải quyết" in out and "1.004873" in out
+
+
+def test_show_unknown_code_is_refused_with_one_line(database_url, capsys):
+    code, out, err = run(capsys, "show", "9.999999")
+    assert code == 1
+    assert err.count("\n") == 1 and "9.999999" in err
+
+
+def test_wrong_usage_exits_2(database_url, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["show", "1.001193", "--facet", "weather"])
+    assert raised.value.code == 2
+    with pytest.raises(SystemExit) as raised:
+        main([])
+    assert raised.value.code == 2
+
+
+def test_import_of_a_missing_file_is_refused(database_url, capsys):
+    code, _, err = run(capsys, "import", "nowhere.csv")
+    assert code == 1
+    assert "nowhere.csv" in err
+
+
+def test_export_import_round_trip_through_the_cli(database_url, capsys, tmp_path):
+    target = tmp_path / "kb.xlsx"
+    assert run(capsys, "export", str(target))[0] == 0
+    code, out, _ = run(capsys, "import", str(target), "--dry-run")
+    assert code == 0
+    assert "would be added 0, would be updated 0, unchanged 51" in out
+
+
+def test_export_json_to_stdout_has_all_keys_filled(database_url, capsys):
+    code, out, _ = run(capsys, "export", "-", "--format", "json")
+    procedures = json.loads(out)
+    assert code == 0 and len(procedures) == 51
+    empty = {item["code"]: [key for key, value in item.items() if not value] for item in procedures}
+    assert {code: keys for code, keys in empty.items() if keys} == {}
+
+
+def test_chat_answers_questions_and_buttons(database_url, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("làm giấy khai sinh cần gì\n4\nxin chào\n"))
+    code, out, _ = run(capsys, "chat")
+    assert code == 0
+    assert "Hồ sơ cần chuẩn bị" in out and "Giấy chứng sinh" in out
+    assert "Mã thủ tục 1.001193" in out
+
+
+def test_run_without_a_channel_names_the_missing_setting(database_url, capsys, monkeypatch):
+    monkeypatch.delenv("TTHC_TELEGRAM_TOKEN", raising=False)
+    code, _, err = run(capsys, "run")
+    assert code == 1
+    assert "TTHC_TELEGRAM_TOKEN" in err
+
+
+@pytest.mark.skipif(not DEV_QUERIES.exists(), reason="shared development questions not present")
+def test_eval_reports_accuracy(database_url, capsys):
+    code, out, _ = run(capsys, "eval", str(DEV_QUERIES), "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["top1_answered"] >= 0.95
+    assert report["facet_accuracy"] >= 0.9
+
+
+def test_eval_of_a_malformed_file_is_refused(database_url, capsys, tmp_path):
+    path = tmp_path / "q.tsv"
+    path.write_text("only one column\n", encoding="utf-8")
+    code, _, err = run(capsys, "eval", str(path))
+    assert code == 1 and "line 1" in err
+
+
+def test_bench_reports_ratios_against_baselines(database_url, capsys):
+    code, out, _ = run(capsys, "bench", "--procedures", "200", "--queries", "30", "--json")
+    report = json.loads(out)[0]
+    assert code == 0
+    assert report["procedures"] == 200
+    assert [timing["method"].split()[0] for timing in report["timings"]] == ["tthc", "rapidfuzz", "BM25"]
+    assert report["speedup_p50_vs_rapidfuzz"] > 0

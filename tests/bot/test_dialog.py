@@ -1,0 +1,154 @@
+"""The channel-agnostic dialog: what a citizen sees for each kind of message."""
+
+import pytest
+
+from bot.dialog import Dialog, Incoming
+from qr.links import encode_payload
+
+
+@pytest.fixture
+def dialog(index) -> Dialog:
+    return Dialog(index, popular=("1.001193", "1.000894", "2.000815", "1.004222"))
+
+
+def say(dialog: Dialog, text: str, user: str = "u1"):
+    return dialog.handle(Incoming("test", user, text=text))
+
+
+def press(dialog: Dialog, data: str, user: str = "u1"):
+    return dialog.handle(Incoming("test", user, button=data))
+
+
+def labels(reply) -> list[str]:
+    return [button.label for message in reply.messages for row in message.buttons for button in row]
+
+
+def datas(reply) -> list[str]:
+    return [button.data for message in reply.messages for row in message.buttons for button in row]
+
+
+def test_answer_leads_with_the_asked_facet_and_offers_the_others(dialog):
+    reply = say(dialog, "làm giấy khai sinh cho con cần giấy tờ gì")
+    html = reply.messages[0].html
+    assert "Đăng ký khai sinh" in html and "1.001193" in html
+    assert "Hồ sơ cần chuẩn bị" in html and "Giấy chứng sinh" in html
+    assert "Phí, lệ phí" not in html
+    assert "💰 Lệ phí" in labels(reply) and "👍 Hữu ích" in labels(reply)
+    assert reply.events[0].decision == "answer" and reply.events[0].code == "1.001193"
+
+
+def test_facet_button_shows_that_facet(dialog):
+    say(dialog, "dang ky ket hon")
+    reply = press(dialog, "1:f:1.000894:fees")
+    assert "Phí, lệ phí" in reply.messages[0].html
+    assert "Miễn lệ phí" in reply.messages[0].html
+
+
+def test_follow_up_uses_the_current_procedure(dialog):
+    say(dialog, "đăng ký tạm trú")
+    reply = say(dialog, "còn lệ phí thì sao?")
+    assert "Đăng ký tạm trú" in reply.messages[0].html
+    assert "Phí, lệ phí" in reply.messages[0].html
+    reply = say(dialog, "nộp online được không")
+    assert "Nộp trực tuyến" in reply.messages[0].html and "1.004194" in reply.messages[0].html
+
+
+def test_new_question_replaces_the_context(dialog):
+    say(dialog, "đăng ký tạm trú")
+    reply = say(dialog, "khai tử cần những gì")
+    assert "1.000656" in reply.messages[0].html
+
+
+def test_close_matches_become_choices_with_a_way_out(dialog):
+    reply = say(dialog, "căn cước")
+    assert reply.events[0].decision == "clarify"
+    assert "Không phải các mục trên" in labels(reply)
+    choice = next(data for data in datas(reply) if data.startswith("1:p:"))
+    picked = press(dialog, choice)
+    assert choice.split(":")[2] in picked.messages[0].html
+
+
+def test_choice_keeps_the_facet_asked(dialog):
+    reply = say(dialog, "căn cước hết bao nhiêu tiền")
+    choice = next(data for data in datas(reply) if data.startswith("1:p:1.014063"))
+    assert "Phí, lệ phí" in press(dialog, choice).messages[0].html
+
+
+def test_rejecting_the_choices_is_logged_for_staff(dialog):
+    say(dialog, "căn cước")
+    reply = press(dialog, "1:n")
+    assert reply.events[0].kind == "choice_rejected"
+    assert reply.events[0].text == "can cuoc"
+    assert datas(reply)  # a way to browse
+
+
+def test_nothing_found_is_honest_and_offers_a_way_on(dialog):
+    reply = say(dialog, "giá xăng hôm nay")
+    assert "chưa tìm thấy" in reply.messages[0].html
+    assert "📚 Xem theo lĩnh vực" in labels(reply)
+    assert reply.events[0].decision == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("xin chào", "Xin chào"), ("cảm ơn ad nhiều", "Không có gì"), ("tạm biệt", "Tạm biệt")]
+)
+def test_small_talk_gets_a_friendly_reply(dialog, text, expected):
+    reply = say(dialog, text)
+    assert reply.messages[0].html.startswith(expected)
+
+
+def test_feedback_is_recorded(dialog):
+    reply = press(dialog, "1:d:1.001193")
+    assert reply.events[0].kind == "feedback" and reply.events[0].helpful is False
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "1:f:9.999999:fees",
+        "1:f:1.001193:weather",
+        "0:f:1.001193:fees",
+        "garbage",
+        "1:b:999",
+        "1:p",
+        "",
+        "1:u:1.001193:extra",
+        "ü" * 70,
+        "1:b:0:999",
+    ],
+)
+def test_stale_or_forged_buttons_get_a_polite_reply(dialog, data):
+    reply = press(dialog, data)
+    assert "Nút này đã cũ" in reply.messages[0].html
+
+
+def test_browse_fields_then_procedures(dialog):
+    reply = dialog.handle(Incoming("test", "u1", command="linhvuc"))
+    field_button = next(data for data in datas(reply) if data.startswith("1:b:"))
+    listing = press(dialog, field_button)
+    assert any(data.startswith("1:p:") for data in datas(listing))
+
+
+def test_start_payload_opens_the_procedure(dialog):
+    reply = dialog.handle(Incoming("test", "u1", command="start", payload=encode_payload("1.004873")))
+    assert "1.004873" in reply.messages[0].html
+    assert reply.events[0].kind == "deeplink"
+
+
+@pytest.mark.parametrize("payload", ["p1_9-999999", "nonsense", "o1_", "<script>", "p1_" + "1" * 80])
+def test_bad_payload_gets_the_greeting_and_a_note(dialog, payload):
+    reply = dialog.handle(Incoming("test", "u1", command="start", payload=payload))
+    assert reply.messages[0].html.startswith("Xin chào")
+    assert "không còn đúng" in reply.messages[1].html
+
+
+def test_long_and_markup_messages_are_safe(dialog):
+    reply = say(dialog, "<b>khai sinh</b> & " + "a" * 5000)
+    assert any("dài quá" in message.html for message in reply.messages)
+    for message in reply.messages:
+        assert "<b>khai sinh</b>" not in message.html
+
+
+def test_callback_data_fits_telegram(dialog):
+    reply = say(dialog, "căn cước")
+    assert all(len(data.encode()) <= 64 for data in datas(reply))

@@ -1,0 +1,132 @@
+"""Import and export: round trips, all-or-nothing spreadsheets, errors that name file, row and field."""
+
+import csv
+import json
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from knowledge.db import load_procedures, write_procedures
+from knowledge.importer import ImportFileError, export, export_text, read_file
+from knowledge.models import DATA_KEYS
+
+
+def test_bundled_data_is_seeded_into_an_empty_database(engine, bundled):
+    stored = load_procedures(engine)
+    assert [info.code for info in stored] == sorted(info.code for info in bundled)
+    assert stored == sorted(bundled, key=lambda info: info.code)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "csv", "xlsx"])
+def test_export_import_export_is_lossless(engine, tmp_path, fmt):
+    first = tmp_path / f"kb.{fmt}"
+    export(load_procedures(engine), str(first))
+    read = read_file(first)
+    assert read.procedures == load_procedures(engine)
+    result = write_procedures(engine, read.procedures)
+    assert result.added == result.updated == []
+    second = tmp_path / f"again.{fmt}"
+    export(load_procedures(engine), str(second))
+    if fmt == "xlsx":
+        rows = lambda path: list(load_workbook(path).active.iter_rows(values_only=True))  # noqa: E731
+        assert rows(first) == rows(second)
+    else:
+        assert first.read_bytes() == second.read_bytes()
+
+
+def test_csv_has_a_bom_and_one_line_per_list_item(engine, tmp_path):
+    path = tmp_path / "kb.csv"
+    export(load_procedures(engine), str(path))
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(keepends=True)))
+    birth = next(row for row in rows if row["code"] == "1.001193")
+    assert list(rows[0]) == list(DATA_KEYS)
+    assert "Giấy chứng sinh" in birth["documents"]
+    assert len(birth["documents"].split("\n")) > 3
+
+
+def _csv_with(tmp_path, rows):
+    path = tmp_path / "staff.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["code", "name", "aliases", "verified_on"])
+        writer.writerows(rows)
+    return path
+
+
+def test_a_bad_row_refuses_the_whole_file_and_changes_nothing(engine, tmp_path):
+    before = load_procedures(engine)
+    path = _csv_with(
+        tmp_path,
+        [
+            ["9.000001", "Thủ tục thử nghiệm một", "thử một", "2026-11-01"],
+            ["9.000002", "Thủ tục thử nghiệm hai", "thử hai", "hôm qua"],
+        ],
+    )
+    with pytest.raises(ImportFileError, match=r"staff\.csv, row 3, field 'verified_on'"):
+        read_file(path)
+    assert load_procedures(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([["", "Không có mã", "", ""]], r"row 2, field 'code': required"),
+        ([["1.001193", "", "", ""]], r"row 2, field 'name': required"),
+        ([["1 001193!", "Mã sai", "", ""]], r"row 2, field 'code'"),
+        ([["9.1", "A", "", ""], ["9.1", "B", "", ""]], r"row 3, field 'code': duplicate code"),
+    ],
+)
+def test_row_errors_name_row_and_field(tmp_path, rows, message):
+    with pytest.raises(ImportFileError, match=message):
+        read_file(_csv_with(tmp_path, rows))
+
+
+def test_unknown_column_is_named(tmp_path):
+    path = tmp_path / "kb.csv"
+    path.write_text("code,name,phone\n1.1,A,0123\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r"row 1, column 'phone'"):
+        read_file(path)
+
+
+def test_xlsx_rows_are_validated_like_csv(tmp_path):
+    workbook = Workbook()
+    workbook.active.append(["code", "name", "documents"])
+    workbook.active.append(["9.000001", "Thủ tục A", "Giấy một\nGiấy hai"])
+    workbook.active.append(["9.000002", None, "Giấy"])
+    path = tmp_path / "kb.xlsx"
+    workbook.save(path)
+    with pytest.raises(ImportFileError, match=r"kb\.xlsx, row 3, field 'name': required"):
+        read_file(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("kb.json", b"{not json", "not valid JSON"),
+        ("kb.yaml", b"code: [unclosed", "not valid YAML"),
+        ("kb.xlsx", b"PK\x03\x04 broken", "not a readable .xlsx"),
+        ("kb.csv", "code,name\n1.1,Tên\n".encode("utf-16"), "not UTF-8"),
+        ("kb.txt", b"hello", "unknown file type"),
+        ("kb.json", b'[{"code": "1.1", "name": "A", "documents": 5}]', "field 'documents': expected a list"),
+    ],
+)
+def test_broken_files_get_one_clear_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError, match=message):
+        read_file(path)
+
+
+def test_dry_run_reports_without_writing(engine, tmp_path):
+    infos = load_procedures(engine)
+    changed = [infos[0].__class__(**{**infos[0].to_dict(), "fees": "Miễn phí (đã sửa)"})]
+    result = write_procedures(engine, changed, dry_run=True)
+    assert result.updated == [infos[0].code]
+    assert load_procedures(engine)[0].fees == infos[0].fees
+
+
+def test_json_export_has_every_key_in_design_order(engine):
+    exported = json.loads(export_text(load_procedures(engine), "json"))
+    assert all(list(item) == list(DATA_KEYS) for item in exported)
