@@ -72,39 +72,73 @@ class Analysis:
     smalltalk: str | None  # greeting | thanks | goodbye when the message is only that
 
 
+# A token as typed: (folded, accented). Phrases match on the folded form; when the citizen typed the
+# word with accents, the accents must agree too, so "mặt tiền" (façade) is not "mất tiền" (costs money).
+Token = tuple[str, str]
+_I_Y = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
+_NO_MATCH = object()
+
+
+def tokenize(text: str) -> list[Token]:
+    """The words of a text as (folded, accented) pairs."""
+    folded, accented = fold(text).split(), accented_key(text).split()
+    if len(folded) != len(accented):  # pragma: no cover - only for characters outside Vietnamese
+        accented = folded
+    return list(zip(folded, accented, strict=True))
+
+
+def _compatible(typed: Token, expected: str) -> bool:
+    folded, accented = typed
+    if accented == folded or fold(expected) == expected:
+        return True  # typed without accents, or the phrase has none (abbreviations): accents cannot differ
+    return accented.translate(_I_Y) == expected.translate(_I_Y)
+
+
 class _PhraseTable:
     """Multi-word phrases looked up on token lists, longest first (dict lookups: far faster than a regex
     alternation of hundreds of phrases)."""
 
-    def __init__(self, phrases: Mapping[str, str | None]) -> None:
-        self._table = {tuple(phrase.split()): value for phrase, value in phrases.items() if phrase.split()}
+    def __init__(self, phrases: Mapping[str, object]) -> None:
+        # Several spellings may fold alike ("cảm ơn", "cám ơn"): each keeps its own accented form.
+        self._table: dict[tuple[str, ...], list[tuple[tuple[str, ...], object]]] = {}
+        for phrase, value in phrases.items():
+            pairs = tokenize(phrase)
+            if pairs:
+                self._table.setdefault(tuple(f for f, _ in pairs), []).append((tuple(a for _, a in pairs), value))
         lengths: dict[str, set[int]] = {}
         for key in self._table:
             lengths.setdefault(key[0], set()).add(len(key))
         # Only a phrase's first word starts a lookup; most words start none.
         self._lengths = {first: sorted(found, reverse=True) for first, found in lengths.items()}
 
-    def scan(self, tokens: list[str]) -> Iterator[tuple[int, int, str | None]]:
+    def scan(self, tokens: list[Token]) -> Iterator[tuple[int, int, object]]:
         """(start, end, value) of each phrase found, left to right, longest match first."""
         position, count = 0, len(tokens)
         while position < count:
-            for length in self._lengths.get(tokens[position], ()):
-                key = tuple(tokens[position : position + length])
-                if key in self._table:
-                    yield position, position + length, self._table[key]
+            for length in self._lengths.get(tokens[position][0], ()):
+                window = tokens[position : position + length]
+                value = self._match(window)
+                if value is not _NO_MATCH:
+                    yield position, position + length, value
                     position += length
                     break
             else:
                 position += 1
 
-    def replace(self, tokens: list[str], drop: bool = False) -> list[str]:
-        """Tokens with each phrase replaced by its value (removed when the value is None, or with drop)."""
-        result: list[str] = []
+    def _match(self, window: list[Token]) -> object:
+        for accented, value in self._table.get(tuple(f for f, _ in window), ()):
+            if all(_compatible(token, want) for token, want in zip(window, accented, strict=True)):
+                return value
+        return _NO_MATCH
+
+    def replace(self, tokens: list[Token], drop: bool = False) -> list[Token]:
+        """Tokens with each phrase replaced by its value (tokens; removed when None, or with drop)."""
+        result: list[Token] = []
         position = 0
         for start, end, value in self.scan(tokens):
             result.extend(tokens[position:start])
             if value and not drop:
-                result.extend(value.split())
+                result.extend(value)  # type: ignore[arg-type]
             position = end
         result.extend(tokens[position:])
         return result
@@ -114,24 +148,32 @@ class Lexicon:
     """The table of citizen terms (teencode, abbreviations, legacy terms), filler, small talk, facet cues."""
 
     def __init__(self, tables: Iterable[Mapping]) -> None:
-        replace: dict[str, str | None] = {}
-        removable: dict[str, str | None] = {}
+        replace: dict[str, list[Token]] = {}
+        removable: dict[str, None] = {}
         smalltalk: dict[str, str] = {}
-        cues: dict[str, str | None] = {}
+        cues: dict[str, str] = {}
+        weak_cues: dict[str, str] = {}
         for table in tables:
             for key, value in (table.get("replace") or {}).items():
-                replace[fold(str(key))] = fold(str(value))
-            removable.update((fold(str(item)), None) for item in table.get("filler") or [])
+                replace[str(key)] = tokenize(str(value))
+            removable.update((str(item), None) for item in table.get("filler") or [])
             for kind, phrases in (table.get("smalltalk") or {}).items():
-                smalltalk.update((fold(str(phrase)), str(kind)) for phrase in phrases)
-            for facet, phrases in (table.get("facets") or {}).items():
-                if facet not in FACETS:
-                    raise ValueError(f"terms: unknown facet '{facet}' (expected one of {', '.join(FACETS)})")
-                cues.update((fold(str(phrase)), facet) for phrase in phrases)
+                smalltalk.update((str(phrase), str(kind)) for phrase in phrases)
+            for section, target in (("facets", cues), ("weak_facets", weak_cues)):
+                for facet, phrases in (table.get(section) or {}).items():
+                    if facet not in FACETS:
+                        raise ValueError(f"terms: unknown facet '{facet}' (expected one of {', '.join(FACETS)})")
+                    target.update((str(phrase), facet) for phrase in phrases)
         self._replace = _PhraseTable(replace)
         self._removable = _PhraseTable({**removable, **dict.fromkeys(smalltalk)})
-        self._smalltalk = _PhraseTable(dict(smalltalk))
-        self._cues = _PhraseTable(cues)
+        self._smalltalk = _PhraseTable(smalltalk)
+        # Weak cues ("thế nào", "làm sao") ask for the steps only when nothing more specific is asked.
+        self._cues = _PhraseTable(
+            {
+                **{phrase: (facet, True) for phrase, facet in weak_cues.items()},
+                **{phrase: (facet, False) for phrase, facet in cues.items()},
+            }
+        )
 
     @classmethod
     def load(cls, extra_file: str | Path | None = None) -> "Lexicon":
@@ -141,25 +183,27 @@ class Lexicon:
             tables.append(yaml.safe_load(Path(extra_file).read_text(encoding="utf-8")) or {})
         return cls(tables)
 
-    def expand(self, folded: str) -> str:
-        """Replace abbreviations, teencode and legacy terms (longest phrase first, one pass)."""
-        return " ".join(self._replace.replace(folded.split()))
+    def expand(self, text: str) -> str:
+        """Replace abbreviations, teencode and legacy terms (longest phrase first, one pass); folded."""
+        return " ".join(folded for folded, _ in self._replace.replace(tokenize(text)))
 
     def phrase_tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of a procedure name or alias (the same treatment as a question)."""
-        return tuple(self._removable.replace(self._replace.replace(fold(text).split())))
+        return tuple(folded for folded, _ in self._removable.replace(self._replace.replace(tokenize(text))))
 
     def analyze(self, text: str) -> Analysis:
         """Fold, expand, detect facets and small talk, and keep the words that name a procedure."""
-        folded = fold(text)
-        expanded = self._replace.replace(folded.split())
-        found = {facet for _, _, facet in self._cues.scan(expanded)}
+        typed = tokenize(text)
+        expanded = self._replace.replace(typed)
+        found = [cue for _, _, cue in self._cues.scan(expanded)]
+        strong = {facet for facet, weak in found if not weak}  # type: ignore[misc]
+        found_facets = strong or {facet for facet, _ in found}  # type: ignore[misc]
         without_cues = self._cues.replace(expanded, drop=True)
         kinds = [kind for _, _, kind in self._smalltalk.scan(without_cues)]
-        tokens = tuple(self._removable.replace(without_cues))
-        facets = tuple(facet for facet in FACETS if facet in found)
-        smalltalk = kinds[0] if kinds and not tokens and not facets else None
-        return Analysis(folded, tokens, facets, smalltalk)
+        tokens = tuple(folded for folded, _ in self._removable.replace(without_cues))
+        facets = tuple(facet for facet in FACETS if facet in found_facets)
+        smalltalk = str(kinds[0]) if kinds and not tokens and not facets else None
+        return Analysis(" ".join(folded for folded, _ in typed), tokens, facets, smalltalk)
 
 
 @lru_cache(maxsize=1)

@@ -117,3 +117,14 @@ def test_greetings_and_thanks_are_small_talk():
     assert lexicon.analyze("xin chào").smalltalk == "greeting"
     assert lexicon.analyze("Cảm ơn bạn nhiều nha!").smalltalk == "thanks"
     assert lexicon.analyze("chào ad, cho em hỏi làm giấy khai sinh").smalltalk is None
+
+
+def test_accents_typed_must_agree_with_a_cue():
+    # "mặt tiền" (the front of a house) folds like "mất tiền" (costs money) but asks nothing about fees.
+    assert detect_facets("sửa mặt tiền nhà có cần xin phép") == ()
+    assert detect_facets("sua mat tien nha") == ("fees",)  # unaccented: we cannot tell, the cue wins
+
+
+def test_weak_steps_cue_yields_to_a_specific_question():
+    assert detect_facets("lệ phí chứng thực tính thế nào") == ("fees",)
+    assert detect_facets("tách hộ làm thế nào") == ("steps",)

@@ -103,3 +103,17 @@ def test_development_questions_meet_the_bar(index):
     assert report["top1_answered"] >= 0.95, report["misses"]
     assert report["out_of_scope_rejected"] == 1.0, report["misses"]
     assert report["facet_accuracy"] >= 0.90, report["misses"]
+
+
+HELDOUT = __import__("pathlib").Path(__file__).parent / "data" / "queries-heldout.tsv"
+
+
+def test_held_out_questions_stay_above_the_floor(index):
+    """220 questions written apart from the development set: a regression floor, not a tuning target."""
+    from knowledge.evaluation import evaluate, load_cases
+
+    report = evaluate(index, load_cases(HELDOUT))
+    assert report["top1"] >= 0.85
+    assert report["top1_answered"] >= 0.70
+    assert report["out_of_scope_rejected"] >= 0.85
+    assert report["facet_accuracy"] >= 0.90
