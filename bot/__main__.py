@@ -173,7 +173,7 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
     read = read_file(path, args.format, progress)
     if read.skipped:
-        sys.stderr.write("\n" if read.procedures else "")
+        sys.stderr.write("\n")
     national = any(info.origin != "curated" for info in read.procedures)
     result = write_procedures(
         app.engine, read.procedures, dry_run=args.dry_run, keep_curated=national and not args.replace

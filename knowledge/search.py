@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,6 +43,9 @@ UNKNOWN_TOKEN_WEIGHT = 0.5  # share of the mean idf an unknown word weighs in th
 CURATED_BONUS = 2.0
 COMMUNE_BONUS = 1.0
 POPULARITY_BONUS = 4.0
+# The question is exactly a procedure's name or alias: strong evidence over longer near-namesakes
+# ("đăng ký khai sinh" vs "đăng ký lại khai sinh", whose "lại" weighs little among 2,600 procedures).
+EXACT_BONUS = 5.0
 # Words of the question explained by the procedure's other aliases (not the best-matching one) count too.
 OTHER_ALIASES_WEIGHT = 0.25
 POPULAR_FILE = Path(__file__).parent / "popular.yaml"
@@ -55,7 +58,8 @@ class Hit:
     code: str
     name: str
     level: str
-    score: float
+    score: float  # 0-100, as shown
+    rank_score: float = field(default=0.0, compare=False, repr=False)  # uncapped, with priors: decides
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class SearchResult:
         """The procedures to offer as buttons when the decision is clarify."""
         if not self.hits:
             return ()
-        best = self.hits[0].score
+        best = max(hit.score for hit in self.hits)
         close = [hit for hit in self.hits if hit.score >= max(CLARIFY_MIN_SCORE, best - CLARIFY_WINDOW)]
         return tuple(close[:MAX_CHOICES])
 
@@ -207,7 +211,7 @@ class SearchIndex:
             decision = CLARIFY
         if decision != ANSWER:
             # Popularity orders the choices of a vague question; it never decides that one is meant.
-            hits.sort(key=lambda hit: hit.score + self._popularity_bonus[hit.code], reverse=True)
+            hits.sort(key=lambda hit: hit.rank_score + self._popularity_bonus[hit.code], reverse=True)
         return SearchResult(text, analysis, decision, tuple(hits[: max(limit, 0)]))
 
     def _names_a_category(self, tokens: tuple[str, ...], top_code: str) -> bool:
@@ -215,6 +219,8 @@ class SearchIndex:
         if not owners_sets:
             return False
         owners = set.intersection(*owners_sets)
+        if self.by_code[top_code].origin == "curated":  # as in _decide: national namesakes do not count
+            owners = {owner for owner in owners if self.procedures[owner].origin == "curated"}
         if len(owners) < CATEGORY_SIZE:
             return False
         return (self._owner_of[top_code], tokens) not in self._names
@@ -255,6 +261,8 @@ class SearchIndex:
             score = 100.0 * (
                 OVERLAP_SHARE * base[phrase_id] + (1 - OVERLAP_SHARE) * similarity + OTHER_ALIASES_WEIGHT * elsewhere
             )
+            if self._phrase_texts[phrase_id] == query_text:
+                score += EXACT_BONUS
             best[owner] = max(best[owner], score)
         # Sort on the uncapped score so priors still separate two perfect matches.
         ranked = sorted(((score + self._prior[owner], owner) for owner, score in best.items()), reverse=True)
@@ -264,16 +272,21 @@ class SearchIndex:
                 self.procedures[owner].name,
                 self.procedures[owner].level,
                 round(min(float(score), 100.0), 1),
+                float(score),
             )
             for score, owner in ranked[:limit]
         ]
 
-    @staticmethod
-    def _decide(hits: list[Hit]) -> str:
-        if not hits or hits[0].score < CLARIFY_MIN_SCORE:
+    def _decide(self, hits: list[Hit]) -> str:
+        if not hits or hits[0].rank_score < CLARIFY_MIN_SCORE:
             return NONE
-        runner_up = hits[1].score if len(hits) > 1 else 0.0
-        if hits[0].score >= ANSWER_MIN_SCORE and hits[0].score - runner_up >= ANSWER_MARGIN:
+        rivals = hits[1:]
+        if self.by_code[hits[0].code].origin == "curated":
+            # Curated entries are the procedures the commune serves: an imported national namesake
+            # (a provincial or ministerial variant) does not make the question ambiguous.
+            rivals = [hit for hit in rivals if self.by_code[hit.code].origin == "curated"]
+        runner_up = rivals[0].rank_score if rivals else 0.0
+        if hits[0].rank_score >= ANSWER_MIN_SCORE and hits[0].rank_score - runner_up >= ANSWER_MARGIN:
             return ANSWER
         return CLARIFY
 
