@@ -203,6 +203,19 @@ def cmd_export(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lint(app: App, args: argparse.Namespace) -> int:
+    from knowledge.lint import lint
+
+    procedures = read_file(Path(args.file), args.format).procedures if args.file else load_procedures(app.engine)
+    if not args.file and args.curated:
+        procedures = [info for info in procedures if info.origin == "curated"]
+    problems = lint(procedures, app.lexicon)
+    for problem in problems:
+        out(str(problem))
+    out(f"{len(procedures)} procedures checked, {len(problems)} problems")
+    return EXIT_REFUSED if problems else EXIT_OK
+
+
 def cmd_eval(app: App, args: argparse.Namespace) -> int:
     try:
         report = evaluate(app.index, load_cases(Path(args.file)))
@@ -299,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("file")
     exp.add_argument("--format", choices=EXPORT_FORMATS)
     exp.set_defaults(handler=cmd_export)
+
+    lint = commands.add_parser("lint", help="empty facets, duplicate or shadowing aliases (database or FILE)")
+    lint.add_argument("file", nargs="?")
+    lint.add_argument("--format", choices=FORMATS)
+    lint.add_argument("--curated", action="store_true", help="only curated procedures (not national records)")
+    lint.set_defaults(handler=cmd_lint)
 
     ev = commands.add_parser("eval", help="accuracy report on labelled questions (TSV)")
     ev.add_argument("file")

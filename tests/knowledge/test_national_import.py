@@ -1,0 +1,48 @@
+"""Importing the 2,642 national portal records next to the curated knowledge base."""
+
+import pytest
+
+from bot.__main__ import build_app, main
+from knowledge.db import load_procedures
+from tests.conftest import DEV_QUERIES, NATIONAL_RECORDS
+
+pytestmark = pytest.mark.skipif(not NATIONAL_RECORDS.exists(), reason="national records not present")
+
+
+@pytest.fixture
+def imported(database_url, capsys):
+    assert main(["import", str(NATIONAL_RECORDS)]) == 0
+    return capsys.readouterr()
+
+
+def test_import_loads_the_national_records_and_keeps_curated_entries(imported, engine, bundled):
+    procedures = load_procedures(engine)
+    assert len(procedures) >= 2600
+    by_code = {info.code: info for info in procedures}
+    for info in bundled:
+        assert by_code[info.code] == info and by_code[info.code].origin == "curated"
+    assert "curated kept 50" in imported.out
+    assert "skipped" in imported.out
+
+
+def test_reimport_is_idempotent(imported, capsys):
+    assert main(["import", str(NATIONAL_RECORDS)]) == 0
+    assert "added 0, updated 0" in capsys.readouterr().out
+
+
+def test_replace_lets_national_records_overwrite_curated(imported, engine, capsys):
+    assert main(["import", str(NATIONAL_RECORDS), "--replace", "--dry-run"]) == 0
+    assert "would be updated 50" in capsys.readouterr().out
+    assert {info.origin for info in load_procedures(engine) if info.code == "1.001193"} == {"curated"}
+
+
+@pytest.mark.skipif(not DEV_QUERIES.exists(), reason="shared development questions not present")
+def test_citizens_still_reach_the_commune_procedure(imported):
+    from knowledge.evaluation import evaluate, load_cases
+
+    app = build_app()
+    report = evaluate(app.index, load_cases(DEV_QUERIES))
+    assert report["top1"] >= 0.90
+    assert report["top1_answered"] >= 0.85
+    result = app.index.search("giấy phép xây dựng")
+    assert result.hits[0].code == "1.013225"
