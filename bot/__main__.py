@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -15,8 +16,8 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.dialog import Dialog, Incoming, Reply, popular_codes
 from bot.journal import record
-from bot.texts import FACET_HEADINGS, facet_body, procedure_answer, procedure_header, source_footer
-from knowledge.db import answered_counts, init_db, load_procedures, make_engine, write_procedures
+from bot.texts import FACET_HEADINGS, facet_body, procedure_answer, procedure_header, source_footer, stats_text
+from knowledge.db import answered_counts, init_db, load_procedures, make_engine, query_stats, write_procedures
 from knowledge.evaluation import EvalFileError, evaluate, load_cases
 from knowledge.importer import EXPORT_FORMATS, FORMATS, ImportFileError, export, read_file
 from knowledge.normalize import FACETS, Lexicon
@@ -52,11 +53,25 @@ class App:
         self.dialog.replace_index(index, popular_codes(popularity))
         return len(index)
 
-    def handle(self, incoming: Incoming) -> Reply:
-        """Answer one incoming event and log it for staff."""
-        reply = self.dialog.handle(incoming)
+    def decide(self, incoming: Incoming) -> Reply:
+        """The dialog's reply (pure, fast)."""
+        return self.dialog.handle(incoming)
+
+    def record(self, incoming: Incoming, reply: Reply) -> None:
+        """Log what happened for staff (after the reply is sent)."""
         record(self.engine, self.settings.log_salt.get_secret_value(), incoming, reply.events)
+
+    def handle(self, incoming: Incoming) -> Reply:
+        """Decide and log (for channels that need no concurrency, like the terminal)."""
+        reply = self.decide(incoming)
+        self.record(incoming, reply)
         return reply
+
+    def stats_text(self, days: int = 1) -> str:
+        """Staff statistics since the start of today (or the last `days` days), as a message."""
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+        stats = query_stats(self.engine, start)
+        return stats_text(stats.questions, stats.answered, stats.opens, stats.unanswered)
 
 
 def build_app(settings: Settings | None = None) -> App:
@@ -275,9 +290,38 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     settings = app.settings
     if settings.telegram_token is None:
         raise CommandError("run: no channel configured; set TTHC_TELEGRAM_TOKEN to serve Telegram")
-    from bot.telegram import run_telegram
+    from bot import telegram
 
-    run_telegram(app)
+    logger.info("serving Telegram (%s)", "webhook" if settings.telegram_webhook_url else "polling")
+    telegram.run(
+        app,
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        staff_ids=settings.staff_id_set,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=settings.telegram_webhook_secret.get_secret_value()
+        if settings.telegram_webhook_secret
+        else None,
+        host=settings.host,
+        port=settings.port,
+    )
+    return EXIT_OK
+
+
+def cmd_link(app: App, args: argparse.Namespace) -> int:
+    from qr.links import PayloadError, encode_payload, telegram_link
+
+    username = app.settings.telegram_bot_username
+    if not username:
+        raise CommandError("link: set TTHC_TELEGRAM_BOT_USERNAME (the bot's @username) to print deep links")
+    if args.code and args.code not in app.index.by_code:
+        raise CommandError(f"link: unknown procedure code '{args.code}'")
+    if not args.code and not args.office:
+        raise CommandError("link: give a procedure CODE, --office SLUG, or both")
+    try:
+        out(telegram_link(username, encode_payload(args.code, args.office)))
+    except PayloadError as error:
+        raise CommandError(f"link: {error}") from None
     return EXIT_OK
 
 
@@ -332,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="serve every configured channel")
     run.set_defaults(handler=cmd_run)
+
+    link = commands.add_parser("link", help="the Telegram deep link of a procedure (and/or an office)")
+    link.add_argument("code", nargs="?")
+    link.add_argument("--office", metavar="SLUG")
+    link.set_defaults(handler=cmd_link)
     return parser
 
 

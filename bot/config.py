@@ -24,3 +24,8 @@ class Settings(BaseSettings):
     staff_ids: str = ""
     # Salt for hashing user ids in the query log; set it in production so hashes cannot be reversed.
     log_salt: SecretStr = SecretStr("tthc-bot")
+
+    @property
+    def staff_id_set(self) -> frozenset[int]:
+        """Staff Telegram user ids (TTHC_STAFF_IDS="123,456"); malformed entries are ignored."""
+        return frozenset(int(part) for part in self.staff_ids.replace(";", ",").split(",") if part.strip().isdigit())

@@ -88,8 +88,9 @@ STATS = (
     "<b>Chưa trả lời được nhiều nhất</b>\n{unanswered}"
 )
 NOTHING = "(không có)"
+NON_TEXT = "Mình chỉ đọc được tin nhắn chữ. Bạn gõ câu hỏi về thủ tục cần làm giúp mình nhé."
 COMMANDS = {
-    "start": "Bắt đầu, lời chào",
+    "start": "Bắt đầu trò chuyện",
     "help": "Cách dùng trợ lý",
     "linhvuc": "Xem thủ tục theo lĩnh vực",
 }
@@ -135,7 +136,7 @@ def source_footer(info: ProcedureInfo) -> str:
     else:
         line = SOURCE_LINE_NO_URL.format(verified=verified)
     note = NATIONAL_RECORD_NOTE if info.origin != "curated" else CHECK_NOTE
-    return f"<i>{line}\n{note}</i>"
+    return f"<i>{line}</i>\n<i>{note}</i>"
 
 
 def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office_block: str = "") -> str:

@@ -4,6 +4,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, event
@@ -171,3 +172,34 @@ def answered_counts(engine: Engine, minimum_total: int = 50) -> dict[str, float]
         ).all()
     counts = {code: float(count) for code, count in rows if code}
     return counts if sum(counts.values()) >= minimum_total else {}
+
+
+@dataclass
+class Stats:
+    """What staff see in /stats and `tthc stats`."""
+
+    questions: int
+    answered: int
+    opens: int
+    unanswered: list[tuple[str, int]]
+
+
+def query_stats(engine: Engine, since: datetime, top: int = 5) -> Stats:
+    """Questions, answered share, deep-link opens and the most frequent unanswered questions since a time."""
+    from knowledge.models import QueryLog
+
+    with Session(engine) as session:
+        recent = QueryLog.created_at >= since
+        questions = session.exec(select(func.count()).where(recent, QueryLog.kind == "question")).one()
+        answered = session.exec(
+            select(func.count()).where(recent, QueryLog.kind == "question", QueryLog.decision == "answer")
+        ).one()
+        opens = session.exec(select(func.count()).where(recent, QueryLog.kind == "deeplink")).one()
+        rows = session.exec(
+            select(QueryLog.text, func.count().label("n"))
+            .where(recent, QueryLog.kind.in_(("question", "choice_rejected")), QueryLog.decision == "none")
+            .group_by(QueryLog.text)
+            .order_by(func.count().desc())
+            .limit(top)
+        ).all()
+    return Stats(questions, answered, opens, [(text, count) for text, count in rows])

@@ -27,5 +27,7 @@ def test_lint_reports_empty_duplicate_and_shadowing_aliases(bundled):
     found = {str(problem) for problem in lint(broken)}
     assert "1.001193, field 'fees': empty" in found
     assert any("1.001193, field 'aliases': 'Đăng ký kết hôn' is the name of 1.000894" in line for line in found)
-    assert any(line.startswith("1.000894, field 'aliases': 'lam giay khai sinh' is also an alias of 1.001193")
-               for line in found)
+    assert any(
+        line.startswith("1.000894, field 'aliases': 'lam giay khai sinh' is also an alias of 1.001193")
+        for line in found
+    )

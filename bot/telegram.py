@@ -1,0 +1,291 @@
+"""python-telegram-bot adapter: Update -> Incoming, Reply -> HTML messages with inline keyboards.
+
+Thin by design: the dialog decides, this module only translates and sends. Platform rules it keeps:
+HTML parse mode with everything escaped by bot.texts, messages under 4,096 characters split on line
+boundaries, callback data under 64 bytes (bot.dialog), every callback query answered.
+"""
+
+import asyncio
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import texts
+from bot.dialog import Button, Incoming, Message, Reply
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+SEND_ATTEMPTS = 3
+_TAG = re.compile(r"</?(?:b|i|a)(?:\s[^>]*)?>")
+
+
+class Assistant(Protocol):
+    """What the channel needs from the application (built by the composition root)."""
+
+    def decide(self, incoming: Incoming) -> Reply: ...
+
+    def record(self, incoming: Incoming, reply: Reply) -> None: ...
+
+    def reload(self) -> int: ...
+
+    def stats_text(self) -> str: ...
+
+
+def _utf16_length(text: str) -> int:
+    # Telegram measures message length in UTF-16 code units.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a message on line boundaries so each part fits; our tags never span lines."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while _utf16_length(line) > limit:  # one enormous line: cut at a space, as plain text
+            plain = html.escape(html.unescape(_TAG.sub("", line)), quote=False)
+            cut = plain.rfind(" ", 0, limit - 1)
+            cut = cut if cut > 0 else limit - 1
+            while "&" in plain[max(0, cut - 8) : cut] and ";" not in plain[plain.rfind("&", 0, cut) : cut]:
+                cut -= 1  # never cut an entity in half
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(plain[:cut])
+            line = plain[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if _utf16_length(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        parts.append(current)
+    return parts or [texts.EMPTY]
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard of a message's buttons (labels cut to a readable length)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label[:64], callback_data=button.data) for button in row] for row in rows]
+    )
+
+
+async def _send(send: Callable[[], Awaitable[object]]) -> None:
+    """Send, retrying on flood control and passing network trouble; a bad request is not retried."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await send()
+            return
+        except RetryAfter as error:  # the rate limiter retries too; this covers a limit hit regardless
+            delay = error.retry_after
+            await asyncio.sleep(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay))
+        except BadRequest:
+            raise
+        except (TimedOut, NetworkError):
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.5 * attempt)
+
+
+class TelegramChannel:
+    """Handlers that turn Telegram updates into dialog events and replies into messages."""
+
+    def __init__(self, assistant: Assistant, staff_ids: frozenset[int] = frozenset()) -> None:
+        self.assistant = assistant
+        self.staff_ids = staff_ids
+
+    async def deliver(self, chat_id: int, reply: Reply, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Send every message of a reply; buttons go under the last part of each message."""
+        for message in reply.messages:
+            parts = split_html(message.html)
+            for number, part in enumerate(parts, start=1):
+                markup = keyboard(message.buttons) if number == len(parts) else None
+
+                async def send(part: str = part, markup: InlineKeyboardMarkup | None = markup) -> None:
+                    try:
+                        await context.bot.send_message(
+                            chat_id,
+                            part,
+                            parse_mode=ParseMode.HTML,
+                            reply_markup=markup,
+                            link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        )
+                    except BadRequest as error:
+                        if "parse" not in str(error).lower():
+                            raise
+                        # Should never happen (everything is escaped); if it does, the citizen still gets text.
+                        await context.bot.send_message(chat_id, html.unescape(_TAG.sub("", part)), reply_markup=markup)
+
+                await _send(send)
+
+    async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
+        reply = self.assistant.decide(incoming)
+        chat = update.effective_chat
+        if chat is not None:
+            await self.deliver(chat.id, reply, context)
+        await asyncio.to_thread(self.assistant.record, incoming, reply)
+
+    @staticmethod
+    def _user(update: Update) -> str:
+        user = update.effective_user
+        return str(user.id) if user else "unknown"
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start, with or without a deep-link payload."""
+        payload = context.args[0] if context.args else None
+        await self._answer(update, context, Incoming(CHANNEL, self._user(update), command="start", payload=payload))
+
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help."""
+        await self._answer(update, context, Incoming(CHANNEL, self._user(update), command="help"))
+
+    async def on_browse(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/linhvuc: procedures by field."""
+        await self._answer(update, context, Incoming(CHANNEL, self._user(update), command="linhvuc"))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any text message: a question."""
+        text = update.effective_message.text if update.effective_message else ""
+        await self._answer(update, context, Incoming(CHANNEL, self._user(update), text=text or ""))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A press on an inline button; answered first so the client stops its spinner."""
+        query = update.callback_query
+        await query.answer()
+        await self._answer(update, context, Incoming(CHANNEL, self._user(update), button=query.data or ""))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice...: a polite word."""
+        if update.effective_chat:
+            await self.deliver(update.effective_chat.id, Reply((Message(texts.NON_TEXT),)), context)
+
+    def _is_staff(self, update: Update) -> bool:
+        return bool(update.effective_user and update.effective_user.id in self.staff_ids)
+
+    async def on_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reload (staff): rebuild the index after an import."""
+        if not self._is_staff(update):
+            text = texts.STAFF_ONLY
+        else:
+            text = texts.RELOADED.format(count=await asyncio.to_thread(self.assistant.reload))
+        await self.deliver(update.effective_chat.id, Reply((Message(text),)), context)
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats (staff): today's questions, answered share, top unanswered."""
+        text = await asyncio.to_thread(self.assistant.stats_text) if self._is_staff(update) else texts.STAFF_ONLY
+        await self.deliver(update.effective_chat.id, Reply((Message(text),)), context)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the traceback; tell the citizen something went wrong, never what."""
+        logger.error("error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat:
+            try:
+                await context.bot.send_message(update.effective_chat.id, texts.ERROR_APOLOGY)
+            except Exception:  # the apology itself failed: nothing more to do
+                logger.exception("could not send the apology")
+
+    def register(self, application: Application) -> None:
+        """Attach every handler to an application."""
+        messages = filters.UpdateType.MESSAGE
+        application.add_handler(CommandHandler("start", self.on_start))
+        application.add_handler(CommandHandler("help", self.on_help))
+        application.add_handler(CommandHandler("linhvuc", self.on_browse))
+        application.add_handler(CommandHandler("reload", self.on_reload))
+        application.add_handler(CommandHandler("stats", self.on_stats))
+        application.add_handler(MessageHandler(messages & filters.COMMAND, self.on_help))
+        application.add_handler(MessageHandler(messages & filters.TEXT, self.on_text))
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_handler(MessageHandler(messages & ~filters.TEXT, self.on_other))
+        application.add_error_handler(self.on_error)
+
+
+async def _set_commands(application: Application) -> None:
+    await application.bot.set_my_commands(
+        [BotCommand(command, description) for command, description in texts.COMMANDS.items()]
+    )
+
+
+def bot_api_urls(base_url: str) -> tuple[str, str]:
+    """Bot API and file URLs from TTHC_TELEGRAM_BASE_URL (with or without the trailing /bot)."""
+    base = base_url.rstrip("/")
+    root = base[: -len("/bot")] if base.endswith("/bot") else base
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def build_application(
+    assistant: Assistant,
+    token: str,
+    *,
+    base_url: str | None = None,
+    staff_ids: frozenset[int] = frozenset(),
+    request: BaseRequest | None = None,
+    rate_limit: bool = True,
+) -> Application:
+    """The PTB Application with every handler, rate limiting and Vietnamese commands."""
+    builder = ApplicationBuilder().token(token).post_init(_set_commands).concurrent_updates(16)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if base_url:
+        api, files = bot_api_urls(base_url)
+        builder = builder.base_url(api).base_file_url(files)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request).updater(None)
+    application = builder.build()
+    TelegramChannel(assistant, staff_ids).register(application)
+    return application
+
+
+def run(
+    assistant: Assistant,
+    token: str,
+    *,
+    base_url: str | None,
+    staff_ids: frozenset[int],
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    host: str,
+    port: int,
+) -> None:
+    """Serve Telegram until interrupted: webhook mode when a webhook URL is set, else long polling."""
+    application = build_application(assistant, token, base_url=base_url, staff_ids=staff_ids)
+    allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
+    if webhook_url:
+        # PTB's webhook server rejects requests whose X-Telegram-Bot-Api-Secret-Token header differs.
+        application.run_webhook(
+            listen=host,
+            port=port,
+            url_path=urlsplit(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=webhook_secret,
+            allowed_updates=allowed,
+        )
+    else:
+        application.run_polling(allowed_updates=allowed)
