@@ -263,6 +263,24 @@ def cmd_eval(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(app: App, args: argparse.Namespace) -> int:
+    if args.telegram:
+        import asyncio
+
+        from bot.telegram_loopback import measure_throughput
+
+        report = asyncio.run(measure_throughput(app, args.queries))
+        if args.json:
+            out(json.dumps(report, indent=2))
+        else:
+            out(
+                f"Telegram Application (in-process Bot API, query log on): "
+                f"{report['application_updates_per_second']} updates/s ({report['updates']} updates)"
+            )
+            out(
+                f"dialog alone: {report['dialog_updates_per_second']} updates/s; the Application runs at "
+                f"{report['application_share_of_dialog']:.1%} of the dialog's speed"
+            )
+        return EXIT_OK
     from knowledge.bench import run_bench
 
     reports = run_bench(load_procedures(app.engine), args.procedures, queries=args.queries)
@@ -372,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--procedures", type=int, nargs="+", default=[1000, 10000])
     bench.add_argument("--queries", type=int, default=300)
     bench.add_argument("--json", action="store_true")
+    bench.add_argument("--telegram", action="store_true", help="updates/s through the Telegram Application")
     bench.set_defaults(handler=cmd_bench)
 
     run = commands.add_parser("run", help="serve every configured channel")

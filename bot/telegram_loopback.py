@@ -85,3 +85,74 @@ class LoopbackBotAPI(BaseRequest):
         else:
             result = True
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+
+QUESTIONS = (
+    "làm giấy khai sinh cho con cần giấy tờ gì",
+    "dang ky ket hon o dau",
+    "sao y cccd bao nhiêu tiền",
+    "nhập hộ khẩu cho con",
+    "căn cước",
+    "giá xăng hôm nay",
+    "còn lệ phí thì sao?",
+    "xin chào",
+)
+
+
+def _update(number: int, user_id: int) -> dict[str, Any]:
+    chat = {"id": user_id, "type": "private"}
+    sender = {"id": user_id, "is_bot": False, "first_name": "An"}
+    if number % 4 == 3:  # every fourth update is a button press
+        message = {"message_id": number, "date": 0, "chat": chat, "from": sender, "text": "…"}
+        query = {
+            "id": str(number),
+            "from": sender,
+            "chat_instance": "c",
+            "data": "1:f:1.001193:fees",
+            "message": message,
+        }
+        return {"update_id": number, "callback_query": query}
+    text = QUESTIONS[number % len(QUESTIONS)]
+    return {
+        "update_id": number,
+        "message": {"message_id": number, "date": 0, "chat": chat, "from": sender, "text": text},
+    }
+
+
+async def measure_throughput(assistant: Any, updates: int = 400) -> dict[str, float]:
+    """Updates per second through the real Application (no rate limiter, no network), and the dialog alone."""
+    from telegram import Update
+
+    from bot.dialog import Incoming
+    from bot.telegram import build_application
+
+    api = LoopbackBotAPI()
+    application = build_application(assistant, "123456:BENCH", request=api, rate_limit=False)
+    await application.initialize()
+    batch = [Update.de_json(_update(number, 1000 + number % 50), application.bot) for number in range(updates)]
+    start = time.perf_counter()
+    for update in batch:
+        await application.process_update(update)
+    application_seconds = time.perf_counter() - start
+    await application.shutdown()
+
+    incomings = [
+        Incoming(
+            "bench",
+            str(number % 50),
+            text=None if number % 4 == 3 else QUESTIONS[number % len(QUESTIONS)],
+            button="1:f:1.001193:fees" if number % 4 == 3 else None,
+        )
+        for number in range(updates)
+    ]
+    start = time.perf_counter()
+    for incoming in incomings:
+        assistant.decide(incoming)
+    dialog_seconds = time.perf_counter() - start
+    return {
+        "updates": updates,
+        "messages_sent": len(api.sent()),
+        "application_updates_per_second": round(updates / application_seconds, 1),
+        "dialog_updates_per_second": round(updates / dialog_seconds, 1),
+        "application_share_of_dialog": round(dialog_seconds / application_seconds, 3),
+    }

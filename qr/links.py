@@ -4,7 +4,8 @@ Scheme, version 1:
   p1_<code>          a procedure; "." in the code is written "-" (1.001193 -> p1_1-001193)
   o1_<slug>          an office
   o1_<slug>_<code>   a procedure at an office
-Codes that contain anything but letters, digits and "." travel as base32 ("p1x_<BASE32>").
+Codes that contain anything but letters, digits and "." travel as base32 after a "-" ("p1_-<BASE32>");
+a plain code never starts with "-", so the two cannot be confused.
 """
 
 import base64
@@ -34,11 +35,11 @@ class DeepLink:
 def _encode_code(code: str) -> str:
     if PLAIN_CODE.match(code):
         return code.replace(".", "-")
-    return "x" + base64.b32encode(code.encode("utf-8")).decode("ascii").rstrip("=")
+    return "-" + base64.b32encode(code.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 def _decode_code(text: str) -> str | None:
-    if text.startswith("x"):
+    if text.startswith("-"):
         body = text[1:]
         try:
             return base64.b32decode(body + "=" * (-len(body) % 8)).decode("utf-8")

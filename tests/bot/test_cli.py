@@ -115,3 +115,35 @@ def test_bench_reports_ratios_against_baselines(database_url, capsys):
     assert report["procedures"] == 200
     assert [timing["method"].split()[0] for timing in report["timings"]] == ["tthc", "rapidfuzz", "BM25"]
     assert report["speedup_p50_vs_rapidfuzz"] > 0
+
+
+def test_bench_telegram_reports_updates_per_second(database_url, capsys):
+    code, out, _ = run(capsys, "bench", "--telegram", "--queries", "40", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["updates"] == 40 and report["messages_sent"] >= 40
+    assert report["application_updates_per_second"] > 0 and report["dialog_updates_per_second"] > 0
+
+
+def test_link_prints_a_deep_link_that_opens_the_procedure(database_url, capsys, monkeypatch):
+    from bot.__main__ import build_app
+    from bot.dialog import Dialog, Incoming
+
+    monkeypatch.setenv("TTHC_TELEGRAM_BOT_USERNAME", "@tthc_xa_bot")
+    code, out, _ = run(capsys, "link", "1.004873")
+    assert code == 0
+    link = out.strip()
+    assert link.startswith("https://t.me/tthc_xa_bot?start=")
+    payload = link.split("start=")[1]
+    dialog: Dialog = build_app().dialog
+    reply = dialog.handle(Incoming("telegram", "1", command="start", payload=payload))
+    assert "Mã thủ tục 1.004873" in reply.messages[0].html
+
+
+def test_link_needs_the_bot_username_and_a_known_code(database_url, capsys, monkeypatch):
+    monkeypatch.delenv("TTHC_TELEGRAM_BOT_USERNAME", raising=False)
+    code, _, err = run(capsys, "link", "1.004873")
+    assert code == 1 and "TTHC_TELEGRAM_BOT_USERNAME" in err
+    monkeypatch.setenv("TTHC_TELEGRAM_BOT_USERNAME", "tthc_xa_bot")
+    code, _, err = run(capsys, "link", "9.999999")
+    assert code == 1 and "9.999999" in err
