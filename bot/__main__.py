@@ -17,9 +17,21 @@ from bot.config import Settings
 from bot.dialog import Dialog, Incoming, Reply, popular_codes
 from bot.journal import record
 from bot.texts import FACET_HEADINGS, facet_body, procedure_answer, procedure_header, source_footer, stats_text
-from knowledge.db import answered_counts, init_db, load_procedures, make_engine, query_stats, write_procedures
+from knowledge.db import (
+    answered_counts,
+    deeplink_opens,
+    init_db,
+    load_offices,
+    load_procedures,
+    make_engine,
+    most_asked,
+    query_stats,
+    remove_office,
+    write_offices,
+    write_procedures,
+)
 from knowledge.evaluation import EvalFileError, evaluate, load_cases
-from knowledge.importer import EXPORT_FORMATS, FORMATS, ImportFileError, export, read_file
+from knowledge.importer import EXPORT_FORMATS, FORMATS, ImportFileError, export, export_offices, read_file, read_offices
 from knowledge.normalize import FACETS, Lexicon
 from knowledge.search import SearchIndex, bundled_popularity
 
@@ -51,6 +63,7 @@ class App:
         popularity = answered_counts(self.engine) or bundled_popularity()
         index = SearchIndex(load_procedures(self.engine), self.lexicon, popularity)
         self.dialog.replace_index(index, popular_codes(popularity))
+        self.dialog.replace_offices({office.slug: office for office in load_offices(self.engine)})
         return len(index)
 
     def decide(self, incoming: Incoming) -> Reply:
@@ -85,7 +98,8 @@ def build_app(settings: Settings | None = None) -> App:
         raise CommandError(f"{settings.terms_file}: cannot load the terms file ({error})") from None
     popularity = answered_counts(engine) or bundled_popularity()
     index = SearchIndex(load_procedures(engine), lexicon, popularity)
-    return App(settings, engine, lexicon, Dialog(index, popular_codes(popularity)))
+    offices = {office.slug: office for office in load_offices(engine)}
+    return App(settings, engine, lexicon, Dialog(index, popular_codes(popularity), offices))
 
 
 # -- plain-text rendering for the terminal ----------------------------------------------------------------
@@ -304,6 +318,130 @@ def cmd_bench(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_office(app: App, args: argparse.Namespace) -> int:
+    from knowledge.records import RecordError, parse_office
+
+    if args.action == "add":
+        raw = {
+            "slug": args.slug,
+            "name": args.name,
+            "address": args.address,
+            "hours": args.hours,
+            "phone": args.phone,
+            "map_url": args.map,
+            "province": args.province,
+            "commune": args.commune,
+            "notes": args.notes,
+        }
+        try:
+            office = parse_office({key: value for key, value in raw.items() if value is not None}, "office")
+        except RecordError as error:
+            raise CommandError(str(error)) from None
+        added, _ = write_offices(app.engine, [office])
+        out(f"office {office.slug} {'added' if added else 'updated'}")
+    elif args.action == "list":
+        offices = load_offices(app.engine)
+        for office in offices:
+            out(f"{office.slug:<24} {office.name} | {office.address} | {office.hours} | {office.phone}")
+        if not offices:
+            out("no offices yet: tthc office add SLUG --name ... --address ... --hours ... --phone ...")
+    elif args.action == "remove":
+        if not remove_office(app.engine, args.slug):
+            raise CommandError(f"office: no office with slug '{args.slug}'")
+        out(f"office {args.slug} removed")
+    elif args.action == "import":
+        offices = read_offices(Path(args.file))
+        added, updated = write_offices(app.engine, offices)
+        out(f"{args.file}: {len(offices)} offices read; added {added}, updated {updated}")
+    elif args.action == "export":
+        export_offices(load_offices(app.engine), args.file)
+    return EXIT_OK
+
+
+def _office(app: App, slug: str):
+    office = next((office for office in load_offices(app.engine) if office.slug == slug), None)
+    if office is None:
+        raise CommandError(f"unknown office '{slug}' (tthc office list shows them)")
+    return office
+
+
+def _deep_link(app: App, code: str | None, office: str | None, target: str = "telegram") -> str:
+    from qr.links import PayloadError, encode_payload, telegram_link
+
+    if code and code not in app.index.by_code:
+        raise CommandError(f"unknown procedure code '{code}'")
+    if office:
+        _office(app, office)
+    if target == "web":
+        if not app.settings.public_url:
+            raise CommandError("--target web needs TTHC_PUBLIC_URL (the public address of the web server)")
+        base = app.settings.public_url.rstrip("/")
+        return f"{base}/p/{code}" + (f"?o={office}" if office else "") if code else f"{base}/o/{office}"
+    username = app.settings.telegram_bot_username
+    if not username:
+        raise CommandError("set TTHC_TELEGRAM_BOT_USERNAME (the bot's @username) to make Telegram links")
+    try:
+        return telegram_link(username, encode_payload(code, office))
+    except PayloadError as error:
+        raise CommandError(str(error)) from None
+
+
+def cmd_qr(app: App, args: argparse.Namespace) -> int:
+    from qr.render import qr_png, qr_svg
+
+    if not args.code and not args.office:
+        raise CommandError("qr: give a procedure CODE, --office SLUG, or both")
+    link = _deep_link(app, args.code, args.office, args.target)
+    fmt = args.format or ("svg" if args.out.lower().endswith(".svg") else "png")
+    if args.caption is not None:
+        caption = args.caption
+    elif args.code:
+        caption = app.index.by_code[args.code].title
+    else:
+        caption = _office(app, args.office).name
+    target = Path(args.out)
+    if fmt == "svg":
+        target.write_text(qr_svg(link), encoding="utf-8")
+    else:
+        target.write_bytes(qr_png(link, caption or None))
+    out(f"{target}: {link}")
+    return EXIT_OK
+
+
+def cmd_poster(app: App, args: argparse.Namespace) -> int:
+    from qr.poster import PosterItem, PosterOffice, render_poster
+
+    office = _office(app, args.office)
+    if args.codes:
+        codes = [code.strip() for code in args.codes.split(",") if code.strip()]
+    else:
+        codes = most_asked(app.engine, office.slug) or list(app.dialog.popular[:6])
+    unknown = [code for code in codes if code not in app.index.by_code]
+    if unknown or not codes:
+        raise CommandError(f"poster: unknown procedure code '{unknown[0]}'" if unknown else "poster: no procedures")
+    items = [
+        PosterItem(app.index.by_code[code].title, code, _deep_link(app, code, office.slug, args.target))
+        for code in codes
+    ]
+    pages = render_poster(PosterOffice(office.name, office.address, office.hours, office.phone), items, Path(args.out))
+    out(f"{args.out}: {len(items)} procedures on {pages} page(s)")
+    return EXIT_OK
+
+
+def cmd_stats(app: App, args: argparse.Namespace) -> int:
+    since = datetime.now(UTC) - timedelta(days=args.days)
+    out(plain(app.stats_text(args.days)))
+    out()
+    out(f"QR and deep-link opens in the last {args.days} day(s):")
+    rows = deeplink_opens(app.engine, since)
+    for office, code, count in rows:
+        title = app.index.by_code[code].title if code in app.index.by_code else "-"
+        out(f"  {count:5d}  {office or '(no office)':<24} {code or '-':<10} {title}")
+    if not rows:
+        out("  (none)")
+    return EXIT_OK
+
+
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     settings = app.settings
     if settings.telegram_token is None:
@@ -327,19 +465,9 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_link(app: App, args: argparse.Namespace) -> int:
-    from qr.links import PayloadError, encode_payload, telegram_link
-
-    username = app.settings.telegram_bot_username
-    if not username:
-        raise CommandError("link: set TTHC_TELEGRAM_BOT_USERNAME (the bot's @username) to print deep links")
-    if args.code and args.code not in app.index.by_code:
-        raise CommandError(f"link: unknown procedure code '{args.code}'")
     if not args.code and not args.office:
         raise CommandError("link: give a procedure CODE, --office SLUG, or both")
-    try:
-        out(telegram_link(username, encode_payload(args.code, args.office)))
-    except PayloadError as error:
-        raise CommandError(f"link: {error}") from None
+    out(_deep_link(app, args.code, args.office))
     return EXIT_OK
 
 
@@ -395,6 +523,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="serve every configured channel")
     run.set_defaults(handler=cmd_run)
+
+    office = commands.add_parser("office", help="one-stop offices: add, list, remove, import, export")
+    office_actions = office.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = office_actions.add_parser("add", help="add or update an office")
+    add.add_argument("slug")
+    add.add_argument("--name", required=True)
+    for option in ("address", "hours", "phone", "map", "province", "commune", "notes"):
+        add.add_argument(f"--{option}")
+    office_actions.add_parser("list", help="list offices")
+    remove = office_actions.add_parser("remove", help="remove an office")
+    remove.add_argument("slug")
+    office_import = office_actions.add_parser("import", help="add or update offices from yaml/json/csv")
+    office_import.add_argument("file")
+    office_export = office_actions.add_parser("export", help="write offices to yaml/json/csv or - (json)")
+    office_export.add_argument("file")
+    office.set_defaults(handler=cmd_office)
+
+    qr = commands.add_parser("qr", help="a QR code for a procedure and/or an office")
+    qr.add_argument("code", nargs="?")
+    qr.add_argument("--office", metavar="SLUG")
+    qr.add_argument("--out", required=True, metavar="FILE")
+    qr.add_argument("--format", choices=("png", "svg"))
+    qr.add_argument("--caption", help="text under the code (default: the procedure or office name; '' for none)")
+    qr.add_argument("--target", choices=("telegram", "web"), default="telegram")
+    qr.set_defaults(handler=cmd_qr)
+
+    poster = commands.add_parser("poster", help="a printable A4 PDF of QR codes for an office")
+    poster.add_argument("--office", required=True, metavar="SLUG")
+    poster.add_argument("--codes", help="C1,C2,... (default: the office's most asked procedures)")
+    poster.add_argument("--out", required=True, metavar="FILE.pdf")
+    poster.add_argument("--target", choices=("telegram", "web"), default="telegram")
+    poster.set_defaults(handler=cmd_poster)
+
+    stats = commands.add_parser("stats", help="questions, answered share, QR opens by office and procedure")
+    stats.add_argument("--days", type=int, default=7)
+    stats.set_defaults(handler=cmd_stats)
 
     link = commands.add_parser("link", help="the Telegram deep link of a procedure (and/or an office)")
     link.add_argument("code", nargs="?")

@@ -13,7 +13,7 @@ from html import escape
 
 from bot import texts
 from knowledge.normalize import FACETS, MAX_QUERY_CHARS
-from knowledge.records import ProcedureInfo
+from knowledge.records import OfficeInfo, ProcedureInfo
 from knowledge.search import ANSWER, CLARIFY, NONE, SearchIndex, SearchResult
 from qr.links import decode_payload
 
@@ -22,6 +22,7 @@ MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 SESSION_TTL_SECONDS = 12 * 3600
 MAX_SESSIONS = 50_000
 SUGGESTION_MIN_SCORE = 30.0
+NEW_TOPIC_SCORE = 75.0
 BROWSE_PAGE = 8
 _CALLBACK = re.compile(r"^[A-Za-z0-9.:_-]{1,64}$")
 
@@ -97,9 +98,16 @@ def callback(*parts: str) -> str:
 class Dialog:
     """The conversation logic shared by the terminal, Telegram and the web."""
 
-    def __init__(self, index: SearchIndex, popular: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, index: SearchIndex, popular: tuple[str, ...] = (), offices: Mapping[str, OfficeInfo] | None = None
+    ) -> None:
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self.offices: dict[str, OfficeInfo] = dict(offices or {})
         self.replace_index(index, popular)
+
+    def replace_offices(self, offices: Mapping[str, OfficeInfo]) -> None:
+        """Swap in the offices after staff changed them."""
+        self.offices = dict(offices)
 
     def replace_index(self, index: SearchIndex, popular: tuple[str, ...] = ()) -> None:
         """Swap in a rebuilt index (after an import or a staff edit) without dropping conversations."""
@@ -157,7 +165,9 @@ class Dialog:
     def _answer(self, info: ProcedureInfo, facets: tuple[str, ...], session: _Session) -> Message:
         session.code, session.facets, session.choices = info.code, facets, ()
         shown = facets or texts.SUMMARY_FACETS
-        return Message(texts.procedure_answer(info, facets), self._procedure_buttons(info, shown))
+        office = self.offices.get(session.office or "")
+        block = texts.office_block(office, info.online) if office else ""
+        return Message(texts.procedure_answer(info, facets, block), self._procedure_buttons(info, shown))
 
     def _choice_buttons(self, codes: list[str]) -> tuple[tuple[Button, ...], ...]:
         infos = [self.index.by_code[code] for code in codes]
@@ -179,12 +189,30 @@ class Dialog:
         if not payload:
             return Reply((greeting,))
         link = decode_payload(payload)
+        office = self.offices.get(link.office) if link and link.office else None
         info = self.index.by_code.get(link.code) if link and link.code else None
-        if info is None:
+        if link is None or (link.code and info is None) or (link.office and office is None and info is None):
             note = Message(texts.BAD_PAYLOAD_NOTE)
             return Reply((greeting, note), (Event("deeplink", text=payload[:64], decision=NONE),))
-        event = Event("deeplink", text=payload, decision=ANSWER, code=info.code, office=link.office if link else None)
-        return Reply((self._answer(info, (), session),), (event,))
+        messages: list[Message] = []
+        if office is not None:
+            session.office = office.slug
+            if info is None:
+                messages.append(
+                    Message(texts.OFFICE_GREETING.format(name=escape(office.name)), self._popular_buttons())
+                )
+        elif link.office:
+            messages.append(Message(texts.UNKNOWN_OFFICE_NOTE))
+        if info is not None:
+            messages.append(self._answer(info, (), session))
+        event = Event(
+            "deeplink",
+            text=payload,
+            decision=ANSWER if info else NONE,
+            code=info.code if info else None,
+            office=office.slug if office else None,
+        )
+        return Reply(tuple(messages), (event,))
 
     def _popular_buttons(self) -> tuple[tuple[Button, ...], ...]:
         return self._choice_buttons(list(self.popular[:4])) + self._browse_row()
@@ -214,9 +242,10 @@ class Dialog:
             score=result.hits[0].score if result.hits else None,
         )
         current = self.index.by_code.get(session.code or "")
-        follows_up = (
-            current is not None and result.facets and (result.decision != ANSWER or result.hits[0].code == current.code)
-        )
+        # "còn lệ phí thì sao?" asks about the procedure being discussed; only a clear, strong match to
+        # another procedure means the citizen moved on.
+        moved_on = result.decision == ANSWER and result.hits[0].score >= NEW_TOPIC_SCORE
+        follows_up = current is not None and result.facets and (not moved_on or result.hits[0].code == current.code)
         if follows_up:
             log = replace(log, decision=ANSWER, code=current.code, score=None)
             return Reply((*notes, self._answer(current, result.facets, session)), (log,))

@@ -7,7 +7,7 @@ display as is and the terminal strips; everything that does not come from this m
 from datetime import date
 from html import escape
 
-from knowledge.records import ProcedureInfo
+from knowledge.records import OfficeInfo, ProcedureInfo
 
 FACET_LABELS = {
     "documents": "📄 Hồ sơ",
@@ -149,6 +149,27 @@ def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office_block:
             parts.append(office_block)
     parts.append(source_footer(info))
     return "\n\n".join(parts)
+
+
+OFFICE_GREETING = (
+    "Xin chào! 👋 Bạn đang ở <b>{name}</b>.\n"
+    "Mình sẽ hướng dẫn thủ tục và chỉ chỗ nộp hồ sơ tại đây. Bạn cần làm thủ tục gì? Ví dụ: "
+    "<i>đăng ký kết hôn cần gì</i>."
+)
+UNKNOWN_OFFICE_NOTE = "(Mã QR này chỉ tới một nơi tiếp nhận chưa có trong hệ thống; bạn cứ hỏi trực tiếp nhé.)"
+
+
+def office_block(office: OfficeInfo, online: str) -> str:
+    """Where to file at the office the citizen scanned, plus the online option."""
+    lines = [f"<b>🏢 Nộp tại {escape(office.name)}</b>"]
+    for label, value in (("Địa chỉ", office.address), ("Giờ làm việc", office.hours), ("Điện thoại", office.phone)):
+        if value:
+            lines.append(f"{label}: {escape(value)}")
+    if office.map_url.startswith(("https://", "http://")):
+        lines.append(f'<a href="{escape(office.map_url, quote=True)}">Xem bản đồ</a>')
+    if online:
+        lines.append(f"🌐 Hoặc nộp trực tuyến: {escape(online)}")
+    return "\n".join(lines)
 
 
 def choice_label(info: ProcedureInfo, show_level: bool) -> str:

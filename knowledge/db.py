@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine, delete, func, select
 
 from knowledge.models import Alias, Procedure, utcnow
-from knowledge.records import ProcedureInfo
+from knowledge.records import OFFICE_KEYS, OfficeInfo, ProcedureInfo
 
 logger = logging.getLogger(__name__)
 
@@ -203,3 +203,72 @@ def query_stats(engine: Engine, since: datetime, top: int = 5) -> Stats:
             .limit(top)
         ).all()
     return Stats(questions, answered, opens, [(text, count) for text, count in rows])
+
+
+def load_offices(engine: Engine) -> list[OfficeInfo]:
+    """Every office, ordered by slug."""
+    from knowledge.models import Office
+
+    with Session(engine) as session:
+        rows = session.exec(select(Office).order_by(Office.slug)).all()
+        return [OfficeInfo(**{key: getattr(row, key) for key in OFFICE_KEYS}) for row in rows]
+
+
+def write_offices(engine: Engine, offices: Iterable[OfficeInfo]) -> tuple[int, int]:
+    """Add or replace offices in one transaction; returns (added, updated)."""
+    from knowledge.models import Office
+
+    added = updated = 0
+    with Session(engine) as session:
+        for office in offices:
+            row = session.get(Office, office.slug)
+            if row is None:
+                session.add(Office(**office.to_dict()))
+                added += 1
+            else:
+                for key, value in office.to_dict().items():
+                    setattr(row, key, value)
+                updated += 1
+        session.commit()
+    return added, updated
+
+
+def remove_office(engine: Engine, slug: str) -> bool:
+    """Delete an office; False when there is none with that slug."""
+    from knowledge.models import Office
+
+    with Session(engine) as session:
+        row = session.get(Office, slug)
+        if row is None:
+            return False
+        session.delete(row)
+        session.commit()
+        return True
+
+
+def deeplink_opens(engine: Engine, since: datetime) -> list[tuple[str, str, int]]:
+    """QR and deep-link opens since a time: (office slug or "", procedure code or "", count), most first."""
+    from knowledge.models import QueryLog
+
+    with Session(engine) as session:
+        rows = session.exec(
+            select(QueryLog.office_slug, QueryLog.top_code, func.count())
+            .where(QueryLog.kind == "deeplink", QueryLog.created_at >= since)
+            .group_by(QueryLog.office_slug, QueryLog.top_code)
+            .order_by(func.count().desc())
+        ).all()
+    return [(office or "", code or "", count) for office, code, count in rows]
+
+
+def most_asked(engine: Engine, office: str | None = None, limit: int = 6) -> list[str]:
+    """Codes of the procedures answered or opened most often (at one office, when given)."""
+    from knowledge.models import QueryLog
+
+    with Session(engine) as session:
+        query = select(QueryLog.top_code, func.count()).where(
+            QueryLog.decision == "answer", QueryLog.top_code.is_not(None)
+        )
+        if office:
+            query = query.where(QueryLog.office_slug == office)
+        rows = session.exec(query.group_by(QueryLog.top_code).order_by(func.count().desc()).limit(limit)).all()
+    return [code for code, _ in rows]

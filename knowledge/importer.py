@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from knowledge.models import DATA_KEYS, LIST_KEYS, ORIGIN_NATIONAL
-from knowledge.records import ProcedureInfo, RecordError, parse_record
+from knowledge.records import OFFICE_KEYS, OfficeInfo, ProcedureInfo, RecordError, parse_office, parse_record
 
 FORMATS = ("yaml", "json", "csv", "xlsx", "dvcqg")
 EXPORT_FORMATS = ("json", "yaml", "csv", "xlsx")
@@ -248,6 +248,65 @@ def export(infos: list[ProcedureInfo], target: str, fmt: str | None = None) -> N
         export_xlsx(infos, Path(target))
         return
     text = export_text(infos, fmt)
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8", newline="")
+
+
+def read_offices(path: Path) -> list[OfficeInfo]:
+    """Offices from YAML, JSON or CSV (columns: the office keys); all or nothing, errors name the row."""
+    if not path.is_file():
+        raise ImportFileError(f"{path}: no such file")
+    suffix = path.suffix.lower().lstrip(".")
+    try:
+        if suffix in ("yaml", "yml"):
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        elif suffix == "json":
+            document = json.loads(path.read_text(encoding="utf-8-sig"))
+        elif suffix == "csv":
+            rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
+            raws = [{key: value for key, value in row.items() if key} for row in rows]
+            return _parse_offices(raws, lambda index: f"{path}, row {index + 2}")
+        else:
+            raise ImportFileError(f"{path}: unknown file type '.{suffix}' (use .yaml, .json or .csv)")
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError, csv.Error) as error:
+        raise ImportFileError(f"{path}: cannot read ({str(error).splitlines()[0]})") from None
+    if isinstance(document, dict) and "offices" in document:
+        document = document["offices"]
+    records = document if isinstance(document, list) else [document]
+    return _parse_offices(records, lambda index: f"{path}, item {index + 1}")
+
+
+def _parse_offices(raws: list, where: Callable[[int], str]) -> list[OfficeInfo]:
+    try:
+        offices = [parse_office(raw, where(index)) for index, raw in enumerate(raws)]
+    except RecordError as error:
+        raise ImportFileError(str(error)) from None
+    seen: set[str] = set()
+    for index, office in enumerate(offices):
+        if office.slug in seen:
+            raise ImportFileError(f"{where(index)}, field 'slug': duplicate slug {office.slug}")
+        seen.add(office.slug)
+    return offices
+
+
+def export_offices(offices: list[OfficeInfo], target: str) -> None:
+    """Offices as YAML/JSON/CSV to a file, or JSON to standard output with '-'."""
+    fmt = "json" if target == "-" else Path(target).suffix.lower().lstrip(".").replace("yml", "yaml")
+    rows = [office.to_dict() for office in offices]
+    if fmt == "json":
+        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "yaml":
+        text = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False)
+    elif fmt == "csv":
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=OFFICE_KEYS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = "\ufeff" + buffer.getvalue()
+    else:
+        raise ImportFileError(f"{target}: unknown export format '{fmt}' (use .yaml, .json or .csv)")
     if target == "-":
         sys.stdout.write(text)
     else:

@@ -110,3 +110,17 @@ class Feedback(SQLModel, table=True):
     user_hash: str = Field(default="", max_length=64)
     procedure_code: str
     helpful: bool
+
+
+class Office(SQLModel, table=True):
+    """A commune one-stop office (Trung tâm Phục vụ hành chính công) that posts QR codes."""
+
+    slug: str = Field(primary_key=True, max_length=40)
+    name: str
+    address: str = ""
+    hours: str = ""
+    phone: str = ""
+    map_url: str = ""
+    province: str = ""
+    commune: str = ""
+    notes: str = ""

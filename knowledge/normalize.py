@@ -70,6 +70,7 @@ class Analysis:
     tokens: tuple[str, ...]  # content words naming the procedure (filler and facet cues removed)
     facets: tuple[str, ...]  # what is asked about, in FACETS order
     smalltalk: str | None  # greeting | thanks | goodbye when the message is only that
+    accents: tuple[str, ...] = ()  # each token as typed with its accents, "" where typed without
 
 
 # A token as typed: (folded, accented). Phrases match on the folded form; when the citizen typed the
@@ -87,11 +88,16 @@ def tokenize(text: str) -> list[Token]:
     return list(zip(folded, accented, strict=True))
 
 
+def same_accents(typed: str, expected: str) -> bool:
+    """Two accented spellings of one folded word agree (i/y spelling aside)."""
+    return typed.translate(_I_Y) == expected.translate(_I_Y)
+
+
 def _compatible(typed: Token, expected: str) -> bool:
     folded, accented = typed
     if accented == folded or fold(expected) == expected:
         return True  # typed without accents, or the phrase has none (abbreviations): accents cannot differ
-    return accented.translate(_I_Y) == expected.translate(_I_Y)
+    return same_accents(accented, expected)
 
 
 class _PhraseTable:
@@ -187,9 +193,13 @@ class Lexicon:
         """Replace abbreviations, teencode and legacy terms (longest phrase first, one pass); folded."""
         return " ".join(folded for folded, _ in self._replace.replace(tokenize(text)))
 
+    def phrase_pairs(self, text: str) -> tuple[Token, ...]:
+        """Content words of a procedure name or alias as (folded, accented) pairs."""
+        return tuple(self._removable.replace(self._replace.replace(tokenize(text))))
+
     def phrase_tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of a procedure name or alias (the same treatment as a question)."""
-        return tuple(folded for folded, _ in self._removable.replace(self._replace.replace(tokenize(text))))
+        return tuple(folded for folded, _ in self.phrase_pairs(text))
 
     def analyze(self, text: str) -> Analysis:
         """Fold, expand, detect facets and small talk, and keep the words that name a procedure."""
@@ -200,10 +210,12 @@ class Lexicon:
         found_facets = strong or {facet for facet, _ in found}  # type: ignore[misc]
         without_cues = self._cues.replace(expanded, drop=True)
         kinds = [kind for _, _, kind in self._smalltalk.scan(without_cues)]
-        tokens = tuple(folded for folded, _ in self._removable.replace(without_cues))
+        kept = self._removable.replace(without_cues)
+        tokens = tuple(folded for folded, _ in kept)
+        accents = tuple(accented if accented != folded else "" for folded, accented in kept)
         facets = tuple(facet for facet in FACETS if facet in found_facets)
         smalltalk = str(kinds[0]) if kinds and not tokens and not facets else None
-        return Analysis(" ".join(folded for folded, _ in typed), tokens, facets, smalltalk)
+        return Analysis(" ".join(folded for folded, _ in typed), tokens, facets, smalltalk, accents)
 
 
 @lru_cache(maxsize=1)

@@ -109,3 +109,43 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
         except ValueError:
             raise RecordError(f"{where}, field 'verified_on': '{verified}' is not a date YYYY-MM-DD") from None
     return ProcedureInfo(origin=origin, **values)  # type: ignore[arg-type]
+
+
+OFFICE_KEYS = ("slug", "name", "address", "hours", "phone", "map_url", "province", "commune", "notes")
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    """A one-stop office as the dialog and posters see it."""
+
+    slug: str
+    name: str
+    address: str = ""
+    hours: str = ""
+    phone: str = ""
+    map_url: str = ""
+    province: str = ""
+    commune: str = ""
+    notes: str = ""
+
+    def to_dict(self) -> dict:
+        """The export form."""
+        return asdict(self)
+
+
+def parse_office(raw: object, where: str) -> OfficeInfo:
+    """Validate one raw office mapping; errors name where and the field."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
+    unknown = sorted(str(key) for key in raw if key not in OFFICE_KEYS)
+    if unknown:
+        raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected {', '.join(OFFICE_KEYS)})")
+    values = {key: _text(raw.get(key), where, key) for key in OFFICE_KEYS}
+    if not SLUG_PATTERN.match(values["slug"]):
+        raise RecordError(f"{where}, field 'slug': '{values['slug']}' must be 1-40 of a-z 0-9 - (e.g. xa-dray-sap)")
+    if not values["name"]:
+        raise RecordError(f"{where}, field 'name': required")
+    if values["map_url"] and not values["map_url"].startswith(("https://", "http://")):
+        raise RecordError(f"{where}, field 'map_url': must be a web link")
+    return OfficeInfo(**values)

@@ -11,7 +11,7 @@ import yaml
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from knowledge.normalize import Analysis, Lexicon, default_lexicon, telex_variants
+from knowledge.normalize import Analysis, Lexicon, default_lexicon, same_accents, telex_variants
 from knowledge.records import ProcedureInfo
 
 ANSWER = "answer"
@@ -19,9 +19,9 @@ CLARIFY = "clarify"
 NONE = "none"
 
 # Calibrated on labelled questions with `tthc eval` (see README "Matching"): a score is 0-100.
-ANSWER_MIN_SCORE = 50.0  # below this nothing is answered outright
-ANSWER_MARGIN = 7.0  # the runner-up must be this far behind, else we ask
-CLARIFY_MIN_SCORE = 48.0  # below this nothing fits: an honest "không tìm thấy"
+ANSWER_MIN_SCORE = 55.0  # below this nothing is answered outright
+ANSWER_MARGIN = 5.0  # the runner-up must be this far behind, else we ask
+CLARIFY_MIN_SCORE = 52.0  # below this nothing fits: an honest "không tìm thấy"
 CLARIFY_WINDOW = 18.0  # choices offered: procedures within this distance of the best
 MAX_CHOICES = 5
 # A question whose words all appear in the official names of this many procedures names a category
@@ -37,6 +37,8 @@ CANDIDATE_PHRASES = 60
 FUZZY_TOKEN_CUTOFF = 75.0
 TELEX_CONFIDENCE = 0.95
 FUZZY_CONFIDENCE = 0.85
+BIGRAM_WEIGHT = 0.1  # adjacent word pairs shared with the phrase ("con lai" vs "khai sinh lại")
+ACCENT_MISMATCH_SHARE = 0.6  # share of a word's weight lost when its typed accents differ from the alias
 UNKNOWN_TOKEN_WEIGHT = 0.5  # share of the mean idf an unknown word weighs in the question
 # Priors break near-ties: citizens mostly ask about commune procedures, curated entries are richer,
 # and popular procedures are more likely meant by a vague question.
@@ -117,13 +119,15 @@ class SearchIndex:
         postings: list[list[int]] = []
         proc_tokens: list[set[int]] = []
         phrase_token_ids: list[tuple[int, ...]] = []
+        phrase_accents: list[dict[str, str]] = []
         self._name_owners: dict[str, set[int]] = defaultdict(set)
         self._names: set[tuple[int, tuple[str, ...]]] = set()
         for owner, info in enumerate(self.procedures):
             seen_phrases: set[tuple[str, ...]] = set()
             owned: set[int] = set()
             for number, text in enumerate((info.name, info.short_name, *info.aliases)):
-                tokens = self.lexicon.phrase_tokens(text)
+                pairs = self.lexicon.phrase_pairs(text)
+                tokens = tuple(folded for folded, _ in pairs)
                 if number < 2:
                     self._names.add((owner, tokens))
                     for token in tokens:
@@ -133,6 +137,7 @@ class SearchIndex:
                 seen_phrases.add(tokens)
                 phrase_id = len(phrase_texts)
                 phrase_texts.append(" ".join(tokens))
+                phrase_accents.append({folded: accented for folded, accented in pairs if accented != folded})
                 phrase_owner.append(owner)
                 ids = tuple(dict.fromkeys(token_ids.setdefault(token, len(token_ids)) for token in tokens))
                 for token_id in ids:
@@ -159,6 +164,7 @@ class SearchIndex:
                 owners_of[token_id].append(owner)
         self._owner_postings = [np.asarray(owners, dtype=np.int32) for owners in owners_of]
         self._phrase_texts = phrase_texts
+        self._phrase_accents = phrase_accents
         self._phrase_owner = np.asarray(phrase_owner, dtype=np.int32)
         self._phrase_weight = np.asarray(
             [sum(self._idf[token_id] for token_id in ids) for ids in phrase_token_ids], dtype=np.float64
@@ -205,7 +211,7 @@ class SearchIndex:
     def search(self, text: str, limit: int = 5) -> SearchResult:
         """Rank procedures for a question and decide: answer, clarify or none."""
         analysis = self.lexicon.analyze(text)
-        hits = self._rank(analysis.tokens)
+        hits = self._rank(analysis.tokens, analysis.accents)
         decision = self._decide(hits)
         if decision == ANSWER and self._names_a_category(analysis.tokens, hits[0].code):
             decision = CLARIFY
@@ -225,7 +231,7 @@ class SearchIndex:
             return False
         return (self._owner_of[top_code], tokens) not in self._names
 
-    def _rank(self, tokens: tuple[str, ...], limit: int = 50) -> list[Hit]:
+    def _rank(self, tokens: tuple[str, ...], accents: tuple[str, ...] = (), limit: int = 50) -> list[Hit]:
         if not tokens or not self._phrase_texts:
             return []
         resolved: dict[int, float] = {}
@@ -251,15 +257,41 @@ class SearchIndex:
         count = min(CANDIDATE_PHRASES, int(np.count_nonzero(overlap)))
         candidates = np.argpartition(-base, count - 1)[:count] if count < len(base) else np.flatnonzero(overlap)
         query_text = " ".join(tokens)
+        typed = [(token, accented) for token, accented in zip(tokens, accents, strict=False) if accented]
+        query_bigrams = set(zip(tokens, tokens[1:], strict=False))
         best: dict[int, float] = defaultdict(float)
         for phrase_id in candidates:
             if overlap[phrase_id] <= 0:
                 continue
             similarity = fuzz.ratio(query_text, self._phrase_texts[phrase_id]) / 100.0
+            phrase_base = base[phrase_id]
+            if typed and self._phrase_accents[phrase_id]:
+                # Typed accents that disagree ("lai" typed "lại" vs "con lai") count as a weaker match.
+                disagree = sum(
+                    self._idf[self._vocabulary[token]]
+                    for token, accented in typed
+                    if token in self._phrase_accents[phrase_id]
+                    and not same_accents(accented, self._phrase_accents[phrase_id][token])
+                )
+                if disagree:
+                    agreed = overlap[phrase_id] - ACCENT_MISMATCH_SHARE * disagree
+                    phrase_base = (
+                        QUERY_COVERAGE_WEIGHT * agreed / query_weight
+                        + PHRASE_COVERAGE_WEIGHT * agreed / self._phrase_weight[phrase_id]
+                    )
+            if query_bigrams:
+                words = self._phrase_texts[phrase_id].split()
+                shared = len(query_bigrams & set(zip(words, words[1:], strict=False))) / len(query_bigrams)
+                similarity_bonus = BIGRAM_WEIGHT * shared
+            else:
+                similarity_bonus = 0.0
             owner = int(self._phrase_owner[phrase_id])
             elsewhere = (owner_overlap[owner] - overlap[phrase_id]) / query_weight
             score = 100.0 * (
-                OVERLAP_SHARE * base[phrase_id] + (1 - OVERLAP_SHARE) * similarity + OTHER_ALIASES_WEIGHT * elsewhere
+                OVERLAP_SHARE * phrase_base
+                + (1 - OVERLAP_SHARE) * similarity
+                + OTHER_ALIASES_WEIGHT * elsewhere
+                + similarity_bonus
             )
             if self._phrase_texts[phrase_id] == query_text:
                 score += EXACT_BONUS
