@@ -442,25 +442,93 @@ def cmd_stats(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(app: App, args: argparse.Namespace) -> int:
+def build_web(app: App, extra_mounts: tuple = ()):
+    """The web server's application: chat, landing pages and the staff admin."""
+    import secrets
+
+    from bot.admin import setup_admin
+    from bot.web import create_web_app
+
     settings = app.settings
-    if settings.telegram_token is None:
-        raise CommandError("run: no channel configured; set TTHC_TELEGRAM_TOKEN to serve Telegram")
+    if settings.secret_key is None:
+        logger.warning("TTHC_SECRET_KEY is not set: staff must log in again after every restart")
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
+    https_only = bool(settings.public_url and settings.public_url.startswith("https://"))
+    admin = setup_admin(app, secret, https_only)
+    return create_web_app(app, bot_username=settings.telegram_bot_username, mounts=(admin, *extra_mounts))
+
+
+async def serve(app: App) -> None:
+    """The web server, and Telegram in the same process when a token is set."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    settings = app.settings
+    mounts: tuple = ()
+    application = None
+    if settings.telegram_token is not None:
+        from fastapi import Request
+        from fastapi.responses import Response
+
+        from bot import telegram
+
+        application = telegram.build_application(
+            app,
+            settings.telegram_token.get_secret_value(),
+            base_url=settings.telegram_base_url,
+            staff_ids=settings.staff_id_set,
+        )
+        secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+        if settings.telegram_webhook_url:
+            feed = telegram.webhook_handler(application, secret)
+            path = urlsplit(settings.telegram_webhook_url).path or "/telegram"
+
+            def mount_webhook(web) -> None:
+                @web.post(path, include_in_schema=False)
+                async def telegram_webhook(request: Request) -> Response:
+                    try:
+                        body = await request.json()
+                    except ValueError:
+                        return Response(status_code=400)
+                    ok = await feed(body, request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+                    return Response(status_code=200 if ok else 403)
+
+            mounts = (mount_webhook,)
+    web = build_web(app, mounts)
+    server = uvicorn.Server(uvicorn.Config(web, host=settings.host, port=settings.port, log_level="info"))
+    if application is None:
+        await server.serve()
+        return
     from bot import telegram
 
-    logger.info("serving Telegram (%s)", "webhook" if settings.telegram_webhook_url else "polling")
-    telegram.run(
-        app,
-        settings.telegram_token.get_secret_value(),
-        base_url=settings.telegram_base_url,
-        staff_ids=settings.staff_id_set,
-        webhook_url=settings.telegram_webhook_url,
-        webhook_secret=settings.telegram_webhook_secret.get_secret_value()
-        if settings.telegram_webhook_secret
-        else None,
-        host=settings.host,
-        port=settings.port,
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    await telegram.serve(
+        application, webhook_url=settings.telegram_webhook_url, webhook_secret=secret, until=server.serve()
     )
+
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+
+    settings = app.settings
+    channels = ["web"] + (["telegram"] if settings.telegram_token else [])
+    logger.warning("serving %s on http://%s:%s", " + ".join(channels), settings.host, settings.port)
+    asyncio.run(serve(app))
+    return EXIT_OK
+
+
+def cmd_admin(app: App, args: argparse.Namespace) -> int:
+    from bot.accounts import AccountError, create_user
+
+    if not args.password_stdin:
+        raise CommandError("admin create-user: pass the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        create_user(app.engine, args.name, password, args.role)
+    except AccountError as error:
+        raise CommandError(f"admin create-user: {error}") from None
+    out(f"staff account {args.name} ({args.role}) saved")
     return EXIT_OK
 
 
@@ -559,6 +627,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="questions, answered share, QR opens by office and procedure")
     stats.add_argument("--days", type=int, default=7)
     stats.set_defaults(handler=cmd_stats)
+
+    admin = commands.add_parser("admin", help="staff accounts of the web admin")
+    admin_actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create_user = admin_actions.add_parser("create-user", help="create a staff account (or reset its password)")
+    create_user.add_argument("name")
+    create_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create_user.add_argument("--role", choices=("admin", "editor"), default="editor")
+    admin.set_defaults(handler=cmd_admin)
 
     link = commands.add_parser("link", help="the Telegram deep link of a procedure (and/or an office)")
     link.add_argument("code", nargs="?")

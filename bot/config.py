@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     terms_file: str | None = None
     # Telegram user ids allowed to use /reload and /stats, comma separated.
     staff_ids: str = ""
+    # Signs the staff admin's session cookie; set it so logins survive a restart (random when unset).
+    secret_key: SecretStr | None = None
     # Salt for hashing user ids in the query log; set it in production so hashes cannot be reversed.
     log_salt: SecretStr = SecretStr("tthc-bot")
 

@@ -280,7 +280,8 @@ class Dialog:
         if action in ("u", "d") and info and len(args) == 1:
             helpful = action == "u"
             message = texts.FEEDBACK_THANKS_UP if helpful else texts.FEEDBACK_THANKS_DOWN
-            return Reply((Message(message),), (Event("feedback", code=info.code, helpful=helpful),))
+            event = Event("feedback", text=session.question, code=info.code, helpful=helpful)
+            return Reply((Message(message),), (event,))
         if action == "n" and not args:
             event = Event("choice_rejected", text=session.question, decision=NONE)
             session.choices = ()

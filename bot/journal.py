@@ -32,6 +32,7 @@ def record(engine: Engine, salt: str, incoming: Incoming, events: tuple[Event, .
                             user_hash=who,
                             procedure_code=event.code or "",
                             helpful=bool(event.helpful),
+                            question=event.text[:500],
                         )
                     )
                     continue

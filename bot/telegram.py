@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -263,29 +262,42 @@ def build_application(
     return application
 
 
-def run(
-    assistant: Assistant,
-    token: str,
-    *,
-    base_url: str | None,
-    staff_ids: frozenset[int],
-    webhook_url: str | None,
-    webhook_secret: str | None,
-    host: str,
-    port: int,
+async def serve(
+    application: Application, *, webhook_url: str | None, webhook_secret: str | None, until: Awaitable[object]
 ) -> None:
-    """Serve Telegram until interrupted: webhook mode when a webhook URL is set, else long polling."""
-    application = build_application(assistant, token, base_url=base_url, staff_ids=staff_ids)
-    allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
-    if webhook_url:
-        # PTB's webhook server rejects requests whose X-Telegram-Bot-Api-Secret-Token header differs.
-        application.run_webhook(
-            listen=host,
-            port=port,
-            url_path=urlsplit(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=webhook_secret,
-            allowed_updates=allowed,
-        )
-    else:
-        application.run_polling(allowed_updates=allowed)
+    """Run the bot beside another server in this event loop until `until` completes.
+
+    Polling fetches updates itself; in webhook mode the web server hands updates to `feed` (see
+    `webhook_handler`) after checking Telegram's secret token header.
+    """
+    async with application:
+        await application.start()
+        if webhook_url:
+            await application.bot.set_webhook(webhook_url, secret_token=webhook_secret, allowed_updates=ALLOWED)
+        else:
+            await application.updater.start_polling(allowed_updates=ALLOWED)
+        try:
+            await until
+        finally:
+            if application.updater and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+def webhook_handler(application: Application, secret: str | None) -> Callable[[dict, str | None], Awaitable[bool]]:
+    """A function the web server calls with a webhook body and its secret header; False when refused."""
+
+    async def feed(body: dict, header_secret: str | None) -> bool:
+        if secret and header_secret != secret:
+            return False
+        try:
+            update = Update.de_json(body, application.bot)
+        except Exception:  # a malformed body is refused, never raised into the web server
+            return False
+        await application.update_queue.put(update)
+        return True
+
+    return feed

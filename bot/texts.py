@@ -185,3 +185,57 @@ def stats_text(questions: int, answered: int, opens: int, unanswered: list[tuple
     share = f"{answered / questions:.0%}" if questions else "—"
     lines = "\n".join(f"• {escape(text)} ({count})" for text, count in unanswered) or NOTHING
     return STATS.format(questions=questions, answered_share=share, opens=opens, unanswered=lines)
+
+
+# -- web pages ---------------------------------------------------------------------------------------------
+
+WEB = {
+    "title": "Trợ lý thủ tục hành chính",
+    "subtitle": "Hỏi về giấy tờ, nơi nộp, thời gian, lệ phí — có dấu hay không dấu đều được.",
+    "placeholder": "Nhập câu hỏi, ví dụ: làm giấy khai sinh cần gì",
+    "send": "Gửi",
+    "error": "Không gửi được câu hỏi. Bạn kiểm tra mạng rồi thử lại nhé.",
+    "footer": "Thông tin để tham khảo theo Cơ sở dữ liệu quốc gia về TTHC; đối chiếu trên dichvucong.gov.vn.",
+    "ask_more": "Hỏi tiếp",
+    "ask_web": "💬 Hỏi tiếp trên trang này",
+    "ask_telegram": "✈️ Hỏi tiếp trên Telegram",
+    "legal_basis": "⚖️ Căn cứ pháp lý",
+    "result": "📜 Kết quả",
+    "not_found_title": "Không tìm thấy",
+    "not_found_procedure": "Không tìm thấy thủ tục có mã này.",
+    "not_found_office": "Không tìm thấy nơi tiếp nhận này.",
+    "office_procedures": "Thủ tục thường làm tại đây",
+    "address": "Địa chỉ",
+    "hours": "Giờ làm việc",
+    "phone": "Điện thoại",
+    "map": "Xem bản đồ",
+    "back": "← Trang hỏi đáp",
+}
+
+API_ERRORS = {
+    "too_large": "Yêu cầu quá lớn (tối đa 16 KB).",
+    "bad_json": "Yêu cầu không phải JSON hợp lệ.",
+    "invalid": "Yêu cầu không hợp lệ: cần session_id (8-64 ký tự A-Z a-z 0-9 _ -) "
+    "và đúng một trong text, button, start.",
+}
+
+ADMIN = {
+    "title": "Quản trị TTHC Bot",
+    "login_failed": "Sai tên đăng nhập hoặc mật khẩu.",
+    "login_locked": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+    "dashboard": "Bảng tin",
+    "inbox": "Câu hỏi chưa trả lời",
+    "spreadsheet": "Nhập / xuất bảng tính",
+    "audit": "Nhật ký thay đổi",
+    "procedures": "Thủ tục",
+    "aliases": "Cách gọi (alias)",
+    "offices": "Nơi tiếp nhận",
+    "users": "Tài khoản",
+    "imported": "Đã nhập {file}: thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}.",
+    "would_import": "Thử nhập {file}: sẽ thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}. Chưa thay đổi gì.",
+    "import_refused": "Không nhập được: {error}. Cơ sở dữ liệu không thay đổi.",
+    "alias_added": 'Đã thêm "{alias}" làm cách gọi của thủ tục {code}.',
+    "alias_failed": "Không thêm được: thủ tục {code} không tồn tại hoặc đã có cách gọi này.",
+    "marked": "Đã đánh dấu: {status}.",
+    "forbidden": "Yêu cầu bị từ chối (nguồn không hợp lệ).",
+}

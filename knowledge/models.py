@@ -110,6 +110,7 @@ class Feedback(SQLModel, table=True):
     user_hash: str = Field(default="", max_length=64)
     procedure_code: str
     helpful: bool
+    question: str = ""  # the normalised question the answer was for, when known
 
 
 class Office(SQLModel, table=True):
@@ -124,3 +125,32 @@ class Office(SQLModel, table=True):
     province: str = ""
     commune: str = ""
     notes: str = ""
+
+
+class StaffUser(SQLModel, table=True):
+    """A commune officer who may log into the web admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    password_hash: str
+    role: str = Field(default="editor", max_length=10)  # admin | editor
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what in the knowledge base, and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    username: str = Field(max_length=64)
+    action: str = Field(max_length=40)  # create | update | delete | import | alias | inbox
+    target: str = ""
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class InboxStatus(SQLModel, table=True):
+    """What staff decided about an unanswered question (keyed by its normalised text)."""
+
+    text: str = Field(primary_key=True, max_length=500)
+    status: str = Field(default="open", max_length=10)  # open | done | ignored
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -36,7 +36,8 @@ def nfc(text: str) -> str:
 def accented_key(text: str) -> str:
     """Lowercase NFC text with current tone placement, punctuation and emoji removed."""
     text = nfc(text[:MAX_QUERY_CHARS]).lower()
-    text = _OLD_TONE_PATTERN.sub(lambda match: _OLD_TONE[match.group(1)], text)
+    if any(old in text for old in _OLD_TONE):  # rare: skip the regex on most text
+        text = _OLD_TONE_PATTERN.sub(lambda match: _OLD_TONE[match.group(1)], text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
@@ -93,11 +94,12 @@ def same_accents(typed: str, expected: str) -> bool:
     return typed.translate(_I_Y) == expected.translate(_I_Y)
 
 
-def _compatible(typed: Token, expected: str) -> bool:
+def _compatible(typed: Token, expected: str | None) -> bool:
+    """A typed word agrees with a phrase word (`expected`: its i/y-unified accented form, None if unaccented)."""
     folded, accented = typed
-    if accented == folded or fold(expected) == expected:
-        return True  # typed without accents, or the phrase has none (abbreviations): accents cannot differ
-    return same_accents(accented, expected)
+    if expected is None or accented == folded:
+        return True  # the phrase word has no accents (abbreviations), or the citizen typed none
+    return accented.translate(_I_Y) == expected
 
 
 class _PhraseTable:
@@ -106,11 +108,12 @@ class _PhraseTable:
 
     def __init__(self, phrases: Mapping[str, object]) -> None:
         # Several spellings may fold alike ("cảm ơn", "cám ơn"): each keeps its own accented form.
-        self._table: dict[tuple[str, ...], list[tuple[tuple[str, ...], object]]] = {}
+        self._table: dict[tuple[str, ...], list[tuple[tuple[str | None, ...], object]]] = {}
         for phrase, value in phrases.items():
             pairs = tokenize(phrase)
             if pairs:
-                self._table.setdefault(tuple(f for f, _ in pairs), []).append((tuple(a for _, a in pairs), value))
+                expected = tuple(a.translate(_I_Y) if a != f else None for f, a in pairs)
+                self._table.setdefault(tuple(f for f, _ in pairs), []).append((expected, value))
         lengths: dict[str, set[int]] = {}
         for key in self._table:
             lengths.setdefault(key[0], set()).add(len(key))

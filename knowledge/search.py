@@ -119,7 +119,7 @@ class SearchIndex:
         postings: list[list[int]] = []
         proc_tokens: list[set[int]] = []
         phrase_token_ids: list[tuple[int, ...]] = []
-        phrase_accents: list[dict[str, str]] = []
+        phrase_accents: list[str] = []
         self._name_owners: dict[str, set[int]] = defaultdict(set)
         self._names: set[tuple[int, tuple[str, ...]]] = set()
         for owner, info in enumerate(self.procedures):
@@ -137,7 +137,9 @@ class SearchIndex:
                 seen_phrases.add(tokens)
                 phrase_id = len(phrase_texts)
                 phrase_texts.append(" ".join(tokens))
-                phrase_accents.append({folded: accented for folded, accented in pairs if accented != folded})
+                # One string per phrase (not a dict): a 10,000-procedure index stays small.
+                accented_text = " ".join(accented for _, accented in pairs)
+                phrase_accents.append(accented_text if accented_text != phrase_texts[-1] else "")
                 phrase_owner.append(owner)
                 ids = tuple(dict.fromkeys(token_ids.setdefault(token, len(token_ids)) for token in tokens))
                 for token_id in ids:
@@ -267,11 +269,13 @@ class SearchIndex:
             phrase_base = base[phrase_id]
             if typed and self._phrase_accents[phrase_id]:
                 # Typed accents that disagree ("lai" typed "lại" vs "con lai") count as a weaker match.
+                spelled = dict(
+                    zip(self._phrase_texts[phrase_id].split(), self._phrase_accents[phrase_id].split(), strict=True)
+                )
                 disagree = sum(
                     self._idf[self._vocabulary[token]]
                     for token, accented in typed
-                    if token in self._phrase_accents[phrase_id]
-                    and not same_accents(accented, self._phrase_accents[phrase_id][token])
+                    if token in spelled and spelled[token] != token and not same_accents(accented, spelled[token])
                 )
                 if disagree:
                     agreed = overlap[phrase_id] - ACCENT_MISMATCH_SHARE * disagree

@@ -85,13 +85,6 @@ def test_chat_answers_questions_and_buttons(database_url, capsys, monkeypatch):
     assert "Mã thủ tục 1.001193" in out
 
 
-def test_run_without_a_channel_names_the_missing_setting(database_url, capsys, monkeypatch):
-    monkeypatch.delenv("TTHC_TELEGRAM_TOKEN", raising=False)
-    code, _, err = run(capsys, "run")
-    assert code == 1
-    assert "TTHC_TELEGRAM_TOKEN" in err
-
-
 @pytest.mark.skipif(not DEV_QUERIES.exists(), reason="shared development questions not present")
 def test_eval_reports_accuracy(database_url, capsys):
     code, out, _ = run(capsys, "eval", str(DEV_QUERIES), "--json")
