@@ -185,7 +185,8 @@ class AliasAdmin(AuditedView, model=Alias):
     name, name_plural, icon = "Cách gọi", texts.ADMIN["aliases"], "fa-solid fa-tags"
     column_list = [Alias.id, Alias.procedure_code, Alias.text]
     column_searchable_list = [Alias.text, Alias.procedure_code]
-    form_columns = [Alias.procedure_code, Alias.text]
+    form_columns = [Alias.procedure, Alias.text]
+    form_ajax_refs = {"procedure": {"fields": ("code", "name"), "order_by": "code"}}
     page_size = 100
 
 
@@ -216,7 +217,6 @@ class AuditAdmin(ModelView, model=AuditLog):
 
 
 # -- unanswered inbox --------------------------------------------------------------------------------------
-# (sqladmin names a custom view after its last exposed page, so each view's main page comes last)
 
 
 def inbox_groups(engine: Engine, days: int = 90, include: tuple[str, ...] = ("open",)) -> list[dict]:
@@ -376,6 +376,24 @@ class DashboardView(BaseView):
     name, icon = texts.ADMIN["dashboard"], "fa-solid fa-chart-column"
     app: AdminApp
 
+    @expose("/dashboard", methods=["GET"])
+    async def dashboard(self, request: Request) -> Response:
+        data = await run_in_threadpool(dashboard_data, self.app.engine)
+        titles = {info.code: info.title for info in self.app.dialog.index.procedures}
+        return await self.templates.TemplateResponse(
+            request, "admin/dashboard.html", {"data": data, "chart": bar_chart_svg(data), "titles": titles}
+        )
+
+
+class DashboardCsvView(BaseView):
+    """The dashboard's figures as CSV (a page of its own: sqladmin gives each custom view one route name)."""
+
+    name, icon = "CSV", "fa-solid fa-file-csv"
+    app: AdminApp
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
     @expose("/dashboard.csv", methods=["GET"])
     async def dashboard_csv(self, request: Request) -> Response:
         data = await run_in_threadpool(dashboard_data, self.app.engine, 90)
@@ -391,14 +409,6 @@ class DashboardView(BaseView):
             headers={"Content-Disposition": 'attachment; filename="tthc-questions-per-day.csv"'},
         )
 
-    @expose("/dashboard", methods=["GET"])
-    async def dashboard(self, request: Request) -> Response:
-        data = await run_in_threadpool(dashboard_data, self.app.engine)
-        titles = {info.code: info.title for info in self.app.dialog.index.procedures}
-        return await self.templates.TemplateResponse(
-            request, "admin/dashboard.html", {"data": data, "chart": bar_chart_svg(data), "titles": titles}
-        )
-
 
 # -- spreadsheets ---------------------------------------------------------------------------------------
 
@@ -406,28 +416,6 @@ class DashboardView(BaseView):
 class SpreadsheetView(BaseView):
     name, icon = texts.ADMIN["spreadsheet"], "fa-solid fa-file-excel"
     app: AdminApp
-
-    @expose("/spreadsheet/download.{fmt}", methods=["GET"])
-    async def download(self, request: Request) -> Response:
-        fmt = request.path_params["fmt"]
-        procedures = await run_in_threadpool(load_procedures, self.app.engine)
-        if fmt == "xlsx":
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / "kb.xlsx"
-                await run_in_threadpool(export_xlsx, procedures, path)
-                data = path.read_bytes()
-            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            return Response(
-                data, media_type=media, headers={"Content-Disposition": 'attachment; filename="tthc-kb.xlsx"'}
-            )
-        if fmt == "csv":
-            text = export_text(procedures, "csv")
-            return StreamingResponse(
-                iter([text.encode("utf-8")]),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": 'attachment; filename="tthc-kb.csv"'},
-            )
-        return JSONResponse({"detail": "unknown format"}, status_code=404)
 
     @expose("/spreadsheet", methods=["GET", "POST"])
     async def spreadsheet(self, request: Request) -> Response:
@@ -475,6 +463,38 @@ class SpreadsheetView(BaseView):
         return texts.ADMIN["imported"].format(**counts)
 
 
+class SpreadsheetDownloadView(BaseView):
+    """The knowledge base as a spreadsheet download (hidden from the menu; linked from the spreadsheet page)."""
+
+    name, icon = "Download", "fa-solid fa-download"
+    app: AdminApp
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+    @expose("/spreadsheet/download.{fmt}", methods=["GET"])
+    async def download(self, request: Request) -> Response:
+        fmt = request.path_params["fmt"]
+        procedures = await run_in_threadpool(load_procedures, self.app.engine)
+        if fmt == "xlsx":
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "kb.xlsx"
+                await run_in_threadpool(export_xlsx, procedures, path)
+                data = path.read_bytes()
+            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            return Response(
+                data, media_type=media, headers={"Content-Disposition": 'attachment; filename="tthc-kb.xlsx"'}
+            )
+        if fmt == "csv":
+            text = export_text(procedures, "csv")
+            return StreamingResponse(
+                iter([text.encode("utf-8")]),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="tthc-kb.csv"'},
+            )
+        return JSONResponse({"detail": "unknown format"}, status_code=404)
+
+
 def setup_admin(app: Any, secret_key: str, https_only: bool):
     """A function that mounts the admin on a FastAPI app, with the CSRF origin check."""
 
@@ -497,7 +517,7 @@ def setup_admin(app: Any, secret_key: str, https_only: bool):
             view.app = app
             admin.add_view(view)
         admin.add_view(AuditAdmin)
-        for custom in (DashboardView, InboxView, SpreadsheetView):
+        for custom in (DashboardView, DashboardCsvView, InboxView, SpreadsheetView, SpreadsheetDownloadView):
             custom.app = app
             admin.add_view(custom)
 

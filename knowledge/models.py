@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
 
 # The DESIGN.md data keys, in export order. Lists are JSON columns; aliases live in their own table.
 TEXT_KEYS = (
@@ -54,7 +54,8 @@ def utcnow() -> datetime:
 class Procedure(SQLModel, table=True):
     """One administrative procedure, keyed by its national code."""
 
-    code: str = Field(primary_key=True, max_length=40)
+    # A plain String type (not SQLModel's AutoString) so admin forms can turn a submitted key into a str.
+    code: str = Field(primary_key=True, max_length=40, sa_type=String(40))
     name: str
     short_name: str = ""
     field: str = Field(default="", index=True)
@@ -74,6 +75,9 @@ class Procedure(SQLModel, table=True):
     origin: str = Field(default=ORIGIN_CURATED, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
 
 class Alias(SQLModel, table=True):
     """A way citizens name a procedure ("giấy độc thân", "nhập hộ khẩu")."""
@@ -83,6 +87,10 @@ class Alias(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     procedure_code: str = Field(foreign_key="procedure.code", index=True, ondelete="CASCADE")
     text: str
+    procedure: Procedure | None = Relationship()
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class QueryLog(SQLModel, table=True):
@@ -116,7 +124,7 @@ class Feedback(SQLModel, table=True):
 class Office(SQLModel, table=True):
     """A commune one-stop office (Trung tâm Phục vụ hành chính công) that posts QR codes."""
 
-    slug: str = Field(primary_key=True, max_length=40)
+    slug: str = Field(primary_key=True, max_length=40, sa_type=String(40))
     name: str
     address: str = ""
     hours: str = ""

@@ -1,0 +1,101 @@
+"""A real browser (Debian's Chromium driven by Playwright) on the running web server."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+PASSWORD = "mật-khẩu-đủ-dài-123"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "TTHC_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}",
+        "TTHC_PORT": str(port),
+        "TTHC_SECRET_KEY": "browser-test",
+    }
+    env.pop("TTHC_TELEGRAM_TOKEN", None)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "admin", "create-user", "canbo", "--password-stdin"],
+        input=PASSWORD.encode(),
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise AssertionError(process.communicate()[0].decode(errors="replace"))
+    yield base
+    process.terminate()
+    process.communicate(timeout=20)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser.new_page()
+        browser.close()
+
+
+def test_chat_page_answers_and_buttons_work_in_a_browser(server, page):
+    page.goto(server + "/")
+    page.wait_for_selector(".msg.bot")  # the greeting
+    page.fill("#question", "làm giấy khai sinh cho con cần giấy tờ gì")
+    page.press("#question", "Enter")
+    page.wait_for_selector("text=Giấy chứng sinh")
+    page.click("button:has-text('💰 Lệ phí')")
+    page.wait_for_selector("text=Phí, lệ phí")
+    assert "Mã thủ tục 1.001193" in page.inner_text("#log")
+
+
+def test_landing_page_and_admin_login_in_a_browser(server, page):
+    page.goto(server + "/p/1.004873")
+    assert "Giấy xác nhận tình trạng hôn nhân" in page.inner_text("body")
+    page.goto(server + "/admin/")
+    assert "/admin/login" in page.url
+    page.fill("input[name=username]", "canbo")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/**")
+    page.goto(server + "/admin/inbox")
+    assert "Câu hỏi chưa trả lời được" in page.inner_text("body")

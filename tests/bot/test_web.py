@@ -1,0 +1,244 @@
+"""The web channel through HTTP: chat API, landing pages, and the staff admin."""
+
+import html
+import io
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from bot.__main__ import build_app, build_web
+from bot.accounts import create_user
+from knowledge.models import AuditLog, QueryLog
+from qr.links import encode_payload
+
+SESSION = "test-session-0001"
+PASSWORD = "mật-khẩu-đủ-dài-123"
+
+
+@pytest.fixture
+def site(database_url, monkeypatch):
+    monkeypatch.setenv("TTHC_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("TTHC_TELEGRAM_BOT_USERNAME", "tthc_xa_bot")
+    app = build_app()
+    create_user(app.engine, "canbo", PASSWORD, "admin")
+    with TestClient(build_web(app), base_url="http://testserver") as client:
+        yield client, app
+    app.engine.dispose()
+
+
+def chat(client, **body):
+    return client.post("/api/chat", json={"session_id": SESSION, **body})
+
+
+def login(client, password: str = PASSWORD):
+    return client.post(
+        "/admin/login",
+        data={"username": "canbo", "password": password},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+
+
+def test_chat_page_is_served_with_local_assets_only(site):
+    client, _ = site
+    page = client.get("/")
+    assert page.status_code == 200 and "Trợ lý thủ tục hành chính" in page.text
+    assert not re.search(r'(src|href)="https?://', page.text)
+    assert client.get("/static/chat.js").status_code == 200
+
+
+def test_chat_answers_with_buttons_and_the_buttons_work(site):
+    client, _ = site
+    greeting = chat(client, start="").json()
+    assert greeting["messages"][0]["text"].startswith("Xin chào")
+    answer = chat(client, text="làm giấy khai sinh cho con cần giấy tờ gì").json()["messages"][0]
+    assert "Giấy chứng sinh" in answer["text"] and "1.001193" in answer["text"]
+    fee = next(button for button in answer["buttons"] if button["label"] == "💰 Lệ phí")
+    assert "Phí, lệ phí" in chat(client, button=fee["data"]).json()["messages"][0]["text"]
+    follow = chat(client, text="nộp online được không").json()["messages"][0]["text"]
+    assert "Nộp trực tuyến" in follow and "1.001193" in follow
+
+
+def test_office_context_from_the_page_address(site, capsys):
+    client, app = site
+    from bot.__main__ import main
+
+    assert (
+        main(
+            [
+                "office",
+                "add",
+                "xa-a",
+                "--name",
+                "Trung tâm Phục vụ hành chính công xã A",
+                "--address",
+                "Số 5 đường B",
+                "--hours",
+                "7h30 - 17h00",
+            ]
+        )
+        == 0
+    )
+    app.reload()
+    page = client.get("/?o=xa-a")
+    assert f'data-start="{encode_payload(office="xa-a")}"' in page.text
+    greeting = chat(client, start=encode_payload(office="xa-a")).json()["messages"][0]["text"]
+    assert "Trung tâm Phục vụ hành chính công xã A" in greeting
+    where = chat(client, text="đăng ký kết hôn nộp ở đâu").json()["messages"][0]["text"]
+    assert "Số 5 đường B" in where and "7h30 - 17h00" in where
+
+
+def test_markup_in_questions_is_escaped(site):
+    client, _ = site
+    reply = chat(client, text="<script>alert(1)</script> khai sinh & <b>").json()
+    for message in reply["messages"]:
+        assert "<script>" not in message["text"] and "<b>)" not in message["text"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "bad_json"),
+        (b'{"text": "khai sinh"}', 400, "invalid"),
+        (b'{"session_id": "short", "text": "khai sinh"}', 400, "invalid"),
+        (b'{"session_id": "test-session-0001", "text": "a", "button": "b"}', 400, "invalid"),
+        (b'{"session_id": "test-session-0001", "text": "a", "admin": true}', 400, "invalid"),
+        (b'{"session_id": "test-session-0001", "text": 5}', 400, "invalid"),
+        (b'{"session_id": "test-session-0001", "text": "' + b"a" * 20000 + b'"}', 413, "too_large"),
+        (b"[]", 400, "bad_json"),
+    ],
+)
+def test_malformed_or_oversized_requests_get_a_clear_4xx(site, body, status, code):
+    client, _ = site
+    response = client.post("/api/chat", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    assert response.json()["detail"]["code"] == code and response.json()["detail"]["message"]
+
+
+def test_stale_button_data_is_polite(site):
+    client, _ = site
+    assert "Nút này đã cũ" in chat(client, button="1:f:0.000000:fees").json()["messages"][0]["text"]
+
+
+def test_procedure_landing_page_shows_everything_and_counts_the_open(site):
+    client, app = site
+    page = client.get("/p/1.004873")
+    assert page.status_code == 200
+    for part in (
+        "Giấy xác nhận tình trạng hôn nhân",
+        "Hồ sơ cần chuẩn bị",
+        "Nơi nộp hồ sơ",
+        "Thời gian giải quyết",
+        "Phí, lệ phí",
+        "Nộp trực tuyến",
+        "Căn cứ pháp lý",
+        "https://t.me/tthc_xa_bot?start=p1_1-004873",
+    ):
+        assert part in page.text
+    with Session(app.engine) as session:
+        opens = session.exec(select(QueryLog).where(QueryLog.kind == "deeplink")).all()
+    assert [log.top_code for log in opens] == ["1.004873"]
+
+
+def test_unknown_landing_pages_are_404(site):
+    client, _ = site
+    assert client.get("/p/9.999999").status_code == 404
+    assert client.get("/o/nowhere").status_code == 404
+
+
+def test_admin_is_closed_without_login(site):
+    client, _ = site
+    response = client.get("/admin/procedure/list", follow_redirects=False)
+    assert response.status_code in (302, 303) and "/admin/login" in response.headers["location"]
+    assert login(client, "sai-mat-khau").status_code == 400
+
+
+def test_admin_opens_with_the_right_password_and_an_alias_added_there_is_matched_at_once(site):
+    client, app = site
+    assert "Mã thủ tục 1.004873" not in chat(client, text="xin giấy còn son").json()["messages"][0]["text"]
+    assert login(client).status_code in (302, 303)
+    assert client.get("/admin/procedure/list").status_code == 200
+    created = client.post(
+        "/admin/alias/create",
+        data={"procedure": "1.004873", "text": "xin giấy còn son"},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert created.status_code in (302, 303)
+    answer = chat(client, text="xin giấy còn son").json()["messages"][0]["text"]
+    assert "Mã thủ tục 1.004873" in answer
+    with Session(app.engine) as session:
+        entry = session.exec(select(AuditLog)).one()
+    assert (entry.username, entry.action) == ("canbo", "create") and "xin giấy còn son" in str(entry.details)
+
+
+def test_admin_refuses_cross_site_posts(site):
+    client, _ = site
+    login(client)
+    response = client.post(
+        "/admin/alias/create",
+        data={"procedure": "1.004873", "text": "x"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_login_is_throttled_after_repeated_failures(site):
+    client, _ = site
+    for _ in range(5):
+        login(client, "sai")
+    assert login(client).status_code == 400  # even the right password, for a while
+
+
+def test_inbox_groups_unanswered_questions_and_turns_one_into_an_alias(site):
+    client, _ = site
+    for text in ("xin giấy còn son", "xin giấy còn son ạ"):  # vague: the citizen rejects the choices
+        chat(client, text=text)
+        chat(client, button="1:n")
+    login(client)
+    inbox = client.get("/admin/inbox")
+    assert inbox.status_code == 200 and "xin giay con son" in inbox.text
+    assert re.search(r"<td>2</td>", inbox.text)
+    done = client.post(
+        "/admin/inbox",
+        data={"action": "alias", "text": "xin giay con son", "alias": "giấy còn son", "code": "1.004873"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert "Đã thêm" in done.text
+    assert "Mã thủ tục 1.004873" in chat(client, text="xin giấy còn son").json()["messages"][0]["text"]
+    assert "xin giay con son" not in client.get("/admin/inbox").text
+
+
+def test_spreadsheet_upload_validates_all_or_nothing(site):
+    client, app = site
+    login(client)
+    bad = "code,name,verified_on\n9.000001,Thủ tục A,2026-01-01\n9.000002,Thủ tục B,hôm qua\n".encode("utf-8-sig")
+    refused = client.post(
+        "/admin/spreadsheet",
+        files={"file": ("kb.csv", io.BytesIO(bad), "text/csv")},
+        headers={"Origin": "http://testserver"},
+    )
+    assert "row 3, field 'verified_on'" in html.unescape(refused.text)
+    assert "9.000001" not in app.index.by_code
+    download = client.get("/admin/spreadsheet/download.xlsx")
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    good = client.post(
+        "/admin/spreadsheet",
+        files={"file": ("kb.xlsx", io.BytesIO(download.content), "application/octet-stream")},
+        data={"dry_run": "on"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert "giữ nguyên 51" in good.text
+
+
+def test_dashboard_shows_charts_and_csv(site):
+    client, _ = site
+    chat(client, text="đăng ký kết hôn")
+    chat(client, text="giá vàng")
+    login(client)
+    page = client.get("/admin/dashboard")
+    assert page.status_code == 200 and "<svg" in page.text and "Tỷ lệ (2 câu hỏi)" in page.text
+    csv_text = client.get("/admin/dashboard.csv").content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("day,") and csv_text.splitlines()[-1].endswith(",2")
