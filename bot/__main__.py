@@ -84,7 +84,11 @@ class App:
         """Staff statistics since the start of today (or the last `days` days), as a message."""
         start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
         stats = query_stats(self.engine, start)
-        return stats_text(stats.questions, stats.answered, stats.opens, stats.unanswered)
+        opens = [
+            (office or "—", self.index.by_code[code].title if code in self.index.by_code else "—", count)
+            for office, code, count in deeplink_opens(self.engine, start)[:5]
+        ]
+        return stats_text(stats.questions, stats.answered, stats.opens, stats.unanswered, opens)
 
 
 def build_app(settings: Settings | None = None) -> App:

@@ -85,7 +85,8 @@ RELOADED = "Đã nạp lại cơ sở tri thức: {count} thủ tục."
 STATS = (
     "<b>Thống kê hôm nay</b>\n"
     "Câu hỏi: {questions}\nTrả lời được: {answered_share}\nLượt mở từ QR/đường dẫn: {opens}\n"
-    "<b>Chưa trả lời được nhiều nhất</b>\n{unanswered}"
+    "<b>Chưa trả lời được nhiều nhất</b>\n{unanswered}\n"
+    "<b>Lượt quét QR theo nơi tiếp nhận và thủ tục</b>\n{by_office}"
 )
 NOTHING = "(không có)"
 NON_TEXT = "Mình chỉ đọc được tin nhắn chữ. Bạn gõ câu hỏi về thủ tục cần làm giúp mình nhé."
@@ -180,11 +181,20 @@ def choice_label(info: ProcedureInfo, show_level: bool) -> str:
     return label if len(label) <= 60 else label[:59] + "…"
 
 
-def stats_text(questions: int, answered: int, opens: int, unanswered: list[tuple[str, int]]) -> str:
+def stats_text(
+    questions: int,
+    answered: int,
+    opens: int,
+    unanswered: list[tuple[str, int]],
+    by_office: list[tuple[str, str, int]] = (),
+) -> str:
     """The staff /stats message."""
     share = f"{answered / questions:.0%}" if questions else "—"
     lines = "\n".join(f"• {escape(text)} ({count})" for text, count in unanswered) or NOTHING
-    return STATS.format(questions=questions, answered_share=share, opens=opens, unanswered=lines)
+    office_lines = "\n".join(f"• {escape(office)} · {escape(title)} ({count})" for office, title, count in by_office)
+    return STATS.format(
+        questions=questions, answered_share=share, opens=opens, unanswered=lines, by_office=office_lines or NOTHING
+    )
 
 
 # -- web pages ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class ProcedureInfo:
         return [key for key in DATA_KEYS if not getattr(self, key)]
 
 
-def _text(value: object, where: str, key: str) -> str:
+def _text(value: object, where: str, key: str, lenient: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
@@ -65,12 +65,14 @@ def _text(value: object, where: str, key: str) -> str:
     if not isinstance(value, str):
         raise RecordError(f"{where}, field '{key}': expected text, got {type(value).__name__}")
     text = " ".join(value.split())
+    if len(text) > MAX_TEXT and lenient:
+        return text[: MAX_TEXT - 1].rsplit(" ", 1)[0] + "…"
     if len(text) > MAX_TEXT:
         raise RecordError(f"{where}, field '{key}': longer than {MAX_TEXT} characters")
     return text
 
 
-def _items(value: object, where: str, key: str) -> tuple[str, ...]:
+def _items(value: object, where: str, key: str, lenient: bool = False) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
     if isinstance(value, str):
@@ -78,9 +80,11 @@ def _items(value: object, where: str, key: str) -> tuple[str, ...]:
         value = value.splitlines()
     if not isinstance(value, list | tuple):
         raise RecordError(f"{where}, field '{key}': expected a list, got {type(value).__name__}")
+    if len(value) > MAX_ITEMS and lenient:
+        value = [*value[: MAX_ITEMS - 1], "… (xem đầy đủ trên Cổng Dịch vụ công quốc gia)"]
     if len(value) > MAX_ITEMS:
         raise RecordError(f"{where}, field '{key}': more than {MAX_ITEMS} items")
-    items = [_text(item, where, key) for item in value]
+    items = [_text(item, where, key, lenient) for item in value]
     return tuple(dict.fromkeys(item for item in items if item))
 
 
@@ -91,12 +95,14 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
     unknown = sorted(str(key) for key in raw if key not in DATA_KEYS)
     if unknown:
         raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected one of {', '.join(DATA_KEYS)})")
+    # Machine-parsed national records are trimmed to the limits; staff files are refused instead.
+    lenient = origin != ORIGIN_CURATED
     values: dict[str, object] = {}
     for key in DATA_KEYS:
         if key in LIST_KEYS:
-            values[key] = _items(raw.get(key), where, key)
+            values[key] = _items(raw.get(key), where, key, lenient)
         else:
-            values[key] = _text(raw.get(key), where, key)
+            values[key] = _text(raw.get(key), where, key, lenient)
     for key in REQUIRED_KEYS:
         if not values[key]:
             raise RecordError(f"{where}, field '{key}': required")

@@ -22,6 +22,7 @@ def test_import_loads_the_national_records_and_keeps_curated_entries(imported, e
     for info in bundled:
         assert by_code[info.code] == info and by_code[info.code].origin == "curated"
     assert "curated kept 50" in imported.out
+    assert "skipped 17" in imported.out  # only the mis-scraped pages; long records are trimmed, not dropped
     assert "skipped" in imported.out
 
 
