@@ -39,7 +39,10 @@ TELEX_CONFIDENCE = 0.95
 FUZZY_CONFIDENCE = 0.85
 BIGRAM_WEIGHT = 0.1  # adjacent word pairs shared with the phrase ("con lai" vs "khai sinh lại")
 ACCENT_MISMATCH_SHARE = 0.6  # share of a word's weight lost when its typed accents differ from the alias
-UNKNOWN_TOKEN_WEIGHT = 0.5  # share of the mean idf an unknown word weighs in the question
+UNKNOWN_TOKEN_WEIGHT = 0.5
+# An answer needs words in common worth this share of an average word's idf (a word like "khai sinh" or
+# "kết hôn" passes; "giấy" + "con" alone do not).
+MIN_EVIDENCE = 0.85  # share of the mean idf an unknown word weighs in the question
 # Priors break near-ties: citizens mostly ask about commune procedures, curated entries are richer,
 # and popular procedures are more likely meant by a vague question.
 CURATED_BONUS = 2.0
@@ -62,6 +65,7 @@ class Hit:
     level: str
     score: float  # 0-100, as shown
     rank_score: float = field(default=0.0, compare=False, repr=False)  # uncapped, with priors: decides
+    evidence: float = field(default=0.0, compare=False, repr=False)  # idf weight of the words in common
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,7 @@ class SearchIndex:
         typed = [(token, accented) for token, accented in zip(tokens, accents, strict=False) if accented]
         query_bigrams = set(zip(tokens, tokens[1:], strict=False))
         best: dict[int, float] = defaultdict(float)
+        evidence: dict[int, float] = {}
         for phrase_id in candidates:
             if overlap[phrase_id] <= 0:
                 continue
@@ -299,7 +304,9 @@ class SearchIndex:
             )
             if self._phrase_texts[phrase_id] == query_text:
                 score += EXACT_BONUS
-            best[owner] = max(best[owner], score)
+            if score > best[owner]:
+                best[owner] = score
+                evidence[owner] = float(overlap[phrase_id])
         # Sort on the uncapped score so priors still separate two perfect matches.
         ranked = sorted(((score + self._prior[owner], owner) for owner, score in best.items()), reverse=True)
         return [
@@ -309,6 +316,7 @@ class SearchIndex:
                 self.procedures[owner].level,
                 round(min(float(score), 100.0), 1),
                 float(score),
+                evidence[owner],
             )
             for score, owner in ranked[:limit]
         ]
@@ -322,6 +330,8 @@ class SearchIndex:
             # (a provincial or ministerial variant) does not make the question ambiguous.
             rivals = [hit for hit in rivals if self.by_code[hit.code].origin == "curated"]
         runner_up = rivals[0].rank_score if rivals else 0.0
+        if hits[0].evidence < MIN_EVIDENCE * self._mean_idf:
+            return CLARIFY  # only common words in common ("giấy", "con"): never answer on that alone
         if hits[0].rank_score >= ANSWER_MIN_SCORE and hits[0].rank_score - runner_up >= ANSWER_MARGIN:
             return ANSWER
         return CLARIFY

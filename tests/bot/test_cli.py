@@ -140,3 +140,21 @@ def test_link_needs_the_bot_username_and_a_known_code(database_url, capsys, monk
     monkeypatch.setenv("TTHC_TELEGRAM_BOT_USERNAME", "tthc_xa_bot")
     code, _, err = run(capsys, "link", "9.999999")
     assert code == 1 and "9.999999" in err
+
+
+def test_staff_can_extend_the_terms_table(database_url, capsys, monkeypatch, tmp_path):
+    question = "làm giấy ttkh cho con"
+    assert json.loads(run(capsys, "search", question, "--json")[1])["decision"] != "answer"
+    terms = tmp_path / "terms.yaml"
+    terms.write_text("replace:\n  ttkh: khai sinh\n", encoding="utf-8")
+    monkeypatch.setenv("TTHC_TERMS_FILE", str(terms))
+    payload = json.loads(run(capsys, "search", question, "--json")[1])
+    assert payload["decision"] == "answer" and payload["results"][0]["code"] == "1.001193"
+
+
+def test_a_broken_terms_file_is_refused_with_one_line(database_url, capsys, monkeypatch, tmp_path):
+    terms = tmp_path / "terms.yaml"
+    terms.write_text("facets:\n  weather: [trời mưa]\n", encoding="utf-8")
+    monkeypatch.setenv("TTHC_TERMS_FILE", str(terms))
+    code, _, err = run(capsys, "search", "khai sinh")
+    assert code == 1 and "terms.yaml" in err and "weather" in err
