@@ -230,7 +230,10 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
-    export(load_procedures(app.engine), args.file, args.format)
+    try:
+        export(load_procedures(app.engine), args.file, args.format)
+    except OSError as error:
+        raise CommandError(f"{args.file}: cannot write ({error.strerror or error})") from None
     if args.file != "-":
         out(f"{args.file}: {app.index and len(app.index)} procedures written")
     return EXIT_OK
@@ -464,6 +467,8 @@ def build_web(app: App, extra_mounts: tuple = ()):
 
 async def serve(app: App) -> None:
     """The web server, and Telegram in the same process when a token is set."""
+    import asyncio
+    import secrets
     from urllib.parse import urlsplit
 
     import uvicorn
@@ -471,6 +476,7 @@ async def serve(app: App) -> None:
     settings = app.settings
     mounts: tuple = ()
     application = None
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     if settings.telegram_token is not None:
         from fastapi import Request
         from fastapi.responses import Response
@@ -483,8 +489,9 @@ async def serve(app: App) -> None:
             base_url=settings.telegram_base_url,
             staff_ids=settings.staff_id_set,
         )
-        secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
         if settings.telegram_webhook_url:
+            if not secret:  # never accept unsigned updates: make a secret and give it to Telegram
+                secret = secrets.token_urlsafe(32)
             feed = telegram.webhook_handler(application, secret)
             path = urlsplit(settings.telegram_webhook_url).path or "/telegram"
 
@@ -506,10 +513,17 @@ async def serve(app: App) -> None:
         return
     from bot import telegram
 
-    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    await telegram.serve(
-        application, webhook_url=settings.telegram_webhook_url, webhook_secret=secret, until=server.serve()
+    bot_task = asyncio.create_task(
+        telegram.serve(application, webhook_url=settings.telegram_webhook_url, webhook_secret=secret)
     )
+    try:
+        await server.serve()
+    finally:
+        bot_task.cancel()
+        try:
+            await bot_task
+        except asyncio.CancelledError:
+            pass
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:

@@ -1,5 +1,7 @@
 """Staff accounts for the web admin: argon2 password hashes (pwdlib), creation and verification."""
 
+import hashlib
+
 from pwdlib import PasswordHash
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -17,9 +19,25 @@ class AccountError(ValueError):
     """An account that cannot be created."""
 
 
+def normalize_username(username: str) -> str:
+    """User names are case-insensitive and trimmed ("Canbo " is "canbo")."""
+    return username.strip().lower()[:64]
+
+
+def fingerprint(user: StaffUser) -> str:
+    """Changes when the password changes: sessions carry it, so a reset ends old sessions."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def find_user(engine: Engine, username: str) -> StaffUser | None:
+    """The account with this user name, if any."""
+    with Session(engine) as session:
+        return session.exec(select(StaffUser).where(StaffUser.username == normalize_username(username))).first()
+
+
 def create_user(engine: Engine, username: str, password: str, role: str = "editor") -> None:
     """Create a staff account, or reset the password and role of an existing one."""
-    username = username.strip()
+    username = normalize_username(username)
     if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").isalnum():
         raise AccountError(f"user name '{username}' must be 1-64 letters, digits, '.' or '_'")
     if role not in ROLES:
@@ -38,8 +56,7 @@ def create_user(engine: Engine, username: str, password: str, role: str = "edito
 
 def authenticate(engine: Engine, username: str, password: str) -> StaffUser | None:
     """The account when the password matches, else None."""
-    with Session(engine) as session:
-        user = session.exec(select(StaffUser).where(StaffUser.username == username.strip())).first()
+    user = find_user(engine, username)
     if user is None:
         _hasher.verify(password, _DUMMY_HASH)
         return None

@@ -24,10 +24,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bot import texts
-from bot.accounts import authenticate
+from bot.accounts import authenticate, find_user, fingerprint, normalize_username
 from knowledge.db import add_alias, load_procedures, write_procedures
 from knowledge.importer import ImportFileError, export_text, export_xlsx, read_file
-from knowledge.models import Alias, AuditLog, Feedback, InboxStatus, Office, Procedure, QueryLog, StaffUser
+from knowledge.models import DATA_KEYS, Alias, AuditLog, Feedback, InboxStatus, Office, Procedure, QueryLog, StaffUser
+from knowledge.records import OFFICE_KEYS, RecordError, parse_office, parse_record
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ LOCK_SECONDS = 300
 SESSION_SECONDS = 8 * 3600
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 INBOX_SIMILARITY = 80.0
+INBOX_LIMIT = 1500
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
@@ -71,6 +73,8 @@ class LoginThrottle:
         return len(recent) >= MAX_FAILURES
 
     def fail(self, key: tuple[str, str], now: float) -> None:
+        if len(self._failures) > 10_000:  # a flood of made-up names must not grow memory without end
+            self._failures = defaultdict(list, {k: v for k, v in self._failures.items() if now - v[-1] < LOCK_SECONDS})
         self._failures[key].append(now)
 
     def clear(self, key: tuple[str, str]) -> None:
@@ -89,8 +93,8 @@ class StaffAuth(AuthenticationBackend):
 
     async def login(self, request: Request) -> bool:
         form = await request.form()
-        username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:256]
-        key = (request.client.host if request.client else "?", username.lower())
+        username, password = normalize_username(str(form.get("username", ""))), str(form.get("password", ""))[:256]
+        key = (request.client.host if request.client else "?", username)
         now = time.monotonic()
         if self.throttle.locked(key, now):
             logger.warning("admin login locked for %s", key)
@@ -101,7 +105,7 @@ class StaffAuth(AuthenticationBackend):
             return False
         self.throttle.clear(key)
         request.session.clear()
-        request.session.update({"username": user.username, "role": user.role})
+        request.session.update({"username": user.username, "role": user.role, "key": fingerprint(user)})
         return True
 
     async def logout(self, request: Request) -> bool:
@@ -109,7 +113,16 @@ class StaffAuth(AuthenticationBackend):
         return True
 
     async def authenticate(self, request: Request) -> bool:
-        return bool(request.session.get("username"))
+        """A session is valid while its account exists with the same password; the role is re-read."""
+        username = request.session.get("username")
+        if not username:
+            return False
+        user = await run_in_threadpool(find_user, self.engine, str(username))
+        if user is None or request.session.get("key") != fingerprint(user):
+            request.session.clear()
+            return False
+        request.session["role"] = user.role
+        return True
 
 
 def same_origin(request: Request) -> bool:
@@ -165,6 +178,15 @@ def _identity(model: Any) -> str:
     return "?"
 
 
+def _validated(data: dict, model: Any, keys: tuple[str, ...], parse: Any) -> dict:
+    """The form data checked like an imported row (same rules, same messages); raises ValueError."""
+    merged = {key: data[key] if key in data else getattr(model, key, None) for key in keys}
+    try:
+        return parse(merged, "form").to_dict()
+    except RecordError as error:
+        raise ValueError(str(error)) from None
+
+
 class ProcedureAdmin(AuditedView, model=Procedure):
     name, name_plural, icon = "Thủ tục", texts.ADMIN["procedures"], "fa-solid fa-file-lines"
     column_list = [
@@ -178,7 +200,19 @@ class ProcedureAdmin(AuditedView, model=Procedure):
     column_searchable_list = [Procedure.code, Procedure.name, Procedure.short_name]
     column_sortable_list = [Procedure.code, Procedure.field, Procedure.verified_on]
     form_excluded_columns = [Procedure.updated_at]
+    form_include_pk = True
     page_size = 50
+
+    async def on_model_change(self, data: dict, model: Any, is_created: bool, request: Request) -> None:
+        keys = tuple(key for key in DATA_KEYS if key != "aliases")
+        clean = _validated(
+            data,
+            model,
+            keys + ("aliases",),
+            lambda raw, where: parse_record({**{key: raw[key] for key in keys}, "aliases": []}, where),
+        )
+        data.update({key: clean[key] for key in keys if key in data})
+        await super().on_model_change(data, model, is_created, request)
 
 
 class AliasAdmin(AuditedView, model=Alias):
@@ -193,6 +227,12 @@ class AliasAdmin(AuditedView, model=Alias):
 class OfficeAdmin(AuditedView, model=Office):
     name, name_plural, icon = "Nơi tiếp nhận", texts.ADMIN["offices"], "fa-solid fa-building"
     column_list = [Office.slug, Office.name, Office.address, Office.hours, Office.phone]
+    form_include_pk = True
+
+    async def on_model_change(self, data: dict, model: Any, is_created: bool, request: Request) -> None:
+        clean = _validated(data, model, OFFICE_KEYS, parse_office)
+        data.update({key: clean[key] for key in OFFICE_KEYS if key in data})
+        await super().on_model_change(data, model, is_created, request)
 
 
 class StaffUserAdmin(AuditedView, model=StaffUser):
@@ -242,7 +282,9 @@ def inbox_groups(engine: Engine, days: int = 90, include: tuple[str, ...] = ("op
         counts.update(dict(down))
         statuses = {row.text: row.status for row in session.exec(select(InboxStatus)).all()}
     groups: list[dict] = []
-    for text, count in counts.most_common():
+    # The most frequent questions first, and a bounded number of them: grouping compares each with
+    # every group, so an unbounded log (or a flood of junk) must not make the page unusable.
+    for text, count in counts.most_common(INBOX_LIMIT):
         for group in groups:
             if fuzz.token_set_ratio(text, group["text"]) >= INBOX_SIMILARITY:
                 group["count"] += count

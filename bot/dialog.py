@@ -22,7 +22,7 @@ MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 SESSION_TTL_SECONDS = 12 * 3600
 MAX_SESSIONS = 50_000
 SUGGESTION_MIN_SCORE = 30.0
-NEW_TOPIC_SCORE = 75.0
+FIELDS_PAGE = 10  # Telegram refuses keyboards of about 100 buttons or 10 KB: field lists are paged
 BROWSE_PAGE = 8
 _CALLBACK = re.compile(r"^[A-Za-z0-9.:_-]{1,64}$")
 
@@ -111,9 +111,25 @@ class Dialog:
 
     def replace_index(self, index: SearchIndex, popular: tuple[str, ...] = ()) -> None:
         """Swap in a rebuilt index (after an import or a staff edit) without dropping conversations."""
-        self.index = index
-        self.popular = tuple(code for code in popular if code in index.by_code)
-        self.fields = tuple(sorted({info.field for info in index.procedures if info.field}))
+        popular = tuple(code for code in popular if code in index.by_code)
+        fields = tuple(sorted({info.field for info in index.procedures if info.field}))
+        # One assignment, so a reload in another thread never shows a half-swapped catalogue.
+        self._catalog = (index, popular, fields)
+
+    @property
+    def index(self) -> SearchIndex:
+        """The live index."""
+        return self._catalog[0]
+
+    @property
+    def popular(self) -> tuple[str, ...]:
+        """The most asked procedures, first first."""
+        return self._catalog[1]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields, for browsing."""
+        return self._catalog[2]
 
     # -- sessions -------------------------------------------------------------------------------------
 
@@ -166,7 +182,9 @@ class Dialog:
         session.code, session.facets, session.choices = info.code, facets, ()
         shown = facets or texts.SUMMARY_FACETS
         office = self.offices.get(session.office or "")
-        block = texts.office_block(office, info.online) if office else ""
+        # The scanned office is where to file only for what the commune handles.
+        at_commune = "xã" in info.level.lower() or "xã" in info.agency.lower()
+        block = texts.office_block(office, info.online) if office and at_commune else ""
         return Message(texts.procedure_answer(info, facets, block), self._procedure_buttons(info, shown))
 
     def _choice_buttons(self, codes: list[str]) -> tuple[tuple[Button, ...], ...]:
@@ -240,15 +258,18 @@ class Dialog:
             facets=result.facets,
             code=result.hits[0].code if result.hits else None,
             score=result.hits[0].score if result.hits else None,
+            office=session.office,
         )
         current = self.index.by_code.get(session.code or "")
-        # "còn lệ phí thì sao?" asks about the procedure being discussed; only a clear, strong match to
-        # another procedure means the citizen moved on.
-        moved_on = result.decision == ANSWER and result.hits[0].score >= NEW_TOPIC_SCORE
-        follows_up = current is not None and result.facets and (not moved_on or result.hits[0].code == current.code)
-        if follows_up:
+        # "còn lệ phí thì sao?", "nộp online được không": a facet and nothing that names a procedure asks
+        # about the procedure being discussed; anything more is a new question.
+        bare_facet = bool(result.facets) and self.index.lexicon.only_follow_up_words(analysis.tokens)
+        if bare_facet and current is not None:
             log = replace(log, decision=ANSWER, code=current.code, score=None)
             return Reply((*notes, self._answer(current, result.facets, session)), (log,))
+        if bare_facet:
+            log = replace(log, decision=NONE, code=None, score=None)
+            return Reply((*notes, Message(texts.WHICH_PROCEDURE, self._popular_buttons())), (log,))
         session.question = analysis.folded
         if result.decision == ANSWER:
             info = self.index.by_code[result.hits[0].code]
@@ -288,18 +309,27 @@ class Dialog:
             return Reply((Message(texts.AFTER_NONE_OF_THESE, self._field_buttons()),), (event,))
         if action == "b" and not args:
             return self._browse_fields()
+        if action == "g" and len(args) == 1 and args[0].isdigit():
+            return self._browse_fields(int(args[0]))
         if action == "b" and 1 <= len(args) <= 2 and all(arg.isdigit() for arg in args):
             return self._browse_field(int(args[0]), int(args[1]) if len(args) == 2 else 0)
         return self._stale()
 
     # -- browsing -------------------------------------------------------------------------------------
 
-    def _field_buttons(self) -> tuple[tuple[Button, ...], ...]:
-        buttons = [Button(name, callback("b", str(number))) for number, name in enumerate(self.fields)]
-        return tuple(tuple(buttons[start : start + 2]) for start in range(0, len(buttons), 2))
+    def _field_buttons(self, page: int = 0) -> tuple[tuple[Button, ...], ...]:
+        start = page * FIELDS_PAGE
+        shown = list(enumerate(self.fields))[start : start + FIELDS_PAGE]
+        buttons = [Button(name[:60], callback("b", str(number))) for number, name in shown]
+        rows = [tuple(buttons[index : index + 2]) for index in range(0, len(buttons), 2)]
+        if start + FIELDS_PAGE < len(self.fields):
+            rows.append((Button(texts.MORE_BUTTON, callback("g", str(page + 1))),))
+        return tuple(rows)
 
-    def _browse_fields(self) -> Reply:
-        return Reply((Message(texts.BROWSE_FIELDS, self._field_buttons()),))
+    def _browse_fields(self, page: int = 0) -> Reply:
+        if page * FIELDS_PAGE >= max(len(self.fields), 1):
+            return self._stale()
+        return Reply((Message(texts.BROWSE_FIELDS, self._field_buttons(page)),))
 
     def _browse_field(self, number: int, page: int) -> Reply:
         if number >= len(self.fields):

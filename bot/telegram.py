@@ -6,6 +6,7 @@ boundaries, callback data under 64 bytes (bot.dialog), every callback query answ
 """
 
 import asyncio
+import hmac
 import html
 import logging
 import re
@@ -178,7 +179,10 @@ class TelegramChannel:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A press on an inline button; answered first so the client stops its spinner."""
         query = update.callback_query
-        await query.answer()
+        try:
+            await query.answer()
+        except (BadRequest, NetworkError):  # "query is too old" after downtime: the answer still matters
+            logger.warning("could not answer a callback query", exc_info=True)
         await self._answer(update, context, Incoming(CHANNEL, self._user(update), button=query.data or ""))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -226,7 +230,8 @@ class TelegramChannel:
         application.add_error_handler(self.on_error)
 
 
-async def _set_commands(application: Application) -> None:
+async def register_commands(application: Application) -> None:
+    """The command menu, in Vietnamese."""
     await application.bot.set_my_commands(
         [BotCommand(command, description) for command, description in texts.COMMANDS.items()]
     )
@@ -249,7 +254,7 @@ def build_application(
     rate_limit: bool = True,
 ) -> Application:
     """The PTB Application with every handler, rate limiting and Vietnamese commands."""
-    builder = ApplicationBuilder().token(token).post_init(_set_commands).concurrent_updates(16)
+    builder = ApplicationBuilder().token(token).concurrent_updates(16)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     if base_url:
@@ -262,26 +267,38 @@ def build_application(
     return application
 
 
-async def serve(
-    application: Application, *, webhook_url: str | None, webhook_secret: str | None, until: Awaitable[object]
-) -> None:
-    """Run the bot beside another server in this event loop until `until` completes.
+async def serve(application: Application, *, webhook_url: str | None, webhook_secret: str | None) -> None:
+    """Run the bot in this event loop until cancelled, beside the web server.
 
-    Polling fetches updates itself; in webhook mode the web server hands updates to `feed` (see
-    `webhook_handler`) after checking Telegram's secret token header.
+    Telegram being unreachable (or the token revoked) must not take the web chat down: start-up is
+    retried with a growing pause, and failures are logged. Polling fetches updates itself; in webhook
+    mode the web server hands them over through `webhook_handler`.
     """
-    async with application:
+    delay = 5.0
+    while True:
+        try:
+            await application.initialize()
+            break
+        except (NetworkError, TimedOut) as error:
+            logger.error("Telegram is unreachable (%s); retrying in %.0f s", error, delay)
+        except Exception:
+            logger.exception("Telegram start-up failed; retrying")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 300.0)
+    try:
+        await register_commands(application)
         await application.start()
         if webhook_url:
             await application.bot.set_webhook(webhook_url, secret_token=webhook_secret, allowed_updates=ALLOWED)
         else:
             await application.updater.start_polling(allowed_updates=ALLOWED)
-        try:
-            await until
-        finally:
-            if application.updater and application.updater.running:
-                await application.updater.stop()
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        if application.updater and application.updater.running:
+            await application.updater.stop()
+        if application.running:
             await application.stop()
+        await application.shutdown()
 
 
 ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -290,8 +307,11 @@ ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
 def webhook_handler(application: Application, secret: str | None) -> Callable[[dict, str | None], Awaitable[bool]]:
     """A function the web server calls with a webhook body and its secret header; False when refused."""
 
+    if not secret:
+        raise ValueError("webhook mode needs a secret token")
+
     async def feed(body: dict, header_secret: str | None) -> bool:
-        if secret and header_secret != secret:
+        if not header_secret or not hmac.compare_digest(header_secret.encode(), secret.encode()):
             return False
         try:
             update = Update.de_json(body, application.bot)

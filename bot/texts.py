@@ -46,6 +46,7 @@ HELP = (
 THANKS = "Không có gì ạ! Chúc bạn làm thủ tục thuận lợi. Cần gì cứ hỏi tiếp nhé. 🙂"
 GOODBYE = "Tạm biệt bạn! Khi cần làm thủ tục, cứ nhắn cho mình nhé."
 EMPTY = "Bạn muốn hỏi về thủ tục nào? Ví dụ: <i>làm giấy khai sinh cần gì</i>."
+WHICH_PROCEDURE = "Bạn hỏi về thủ tục nào ạ? Gõ tên việc cần làm (ví dụ <i>đăng ký kết hôn</i>) hoặc chọn bên dưới:"
 CLARIFY = "Bạn đang hỏi về thủ tục nào? Chọn một mục bên dưới nhé:"
 NONE_OF_THESE = "Không phải các mục trên"
 AFTER_NONE_OF_THESE = (
@@ -168,7 +169,7 @@ def office_block(office: OfficeInfo, online: str) -> str:
             lines.append(f"{label}: {escape(value)}")
     if office.map_url.startswith(("https://", "http://")):
         lines.append(f'<a href="{escape(office.map_url, quote=True)}">Xem bản đồ</a>')
-    if online:
+    if online and not online.lower().startswith(("không", "chỉ nộp trực tiếp")):
         lines.append(f"🌐 Hoặc nộp trực tuyến: {escape(online)}")
     return "\n".join(lines)
 

@@ -123,7 +123,7 @@ def write_procedures(
                     pending_aliases.extend(_insert(session, info))
             elif keep_curated and old.origin != info.origin and old.origin == "curated":
                 result.kept.append(info.code)
-            elif old == info and old.origin == info.origin:
+            elif old == info:  # the same data (origin aside): a re-imported export keeps national records as such
                 result.unchanged.append(info.code)
             else:
                 result.updated.append(info.code)

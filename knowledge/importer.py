@@ -85,8 +85,8 @@ def read_json(path: Path) -> list[ProcedureInfo]:
     """Procedures from a JSON file (one object, or a list, as `tthc export --format json` writes)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ImportFileError(f"{path}: not valid JSON ({error})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise ImportFileError(f"{path}: not valid JSON ({str(error)[:120]})") from None
     return _parse_all(_records_of(document, path), lambda index: f"{path}, item {index + 1}")
 
 
@@ -104,15 +104,18 @@ def _rows_to_infos(path: Path, header: list[str], rows: Iterator[tuple[int, list
     unknown = [name for name in header if name and name not in DATA_KEYS]
     if unknown:
         raise ImportFileError(f"{path}, row 1, column '{unknown[0]}': unknown column (expected {', '.join(DATA_KEYS)})")
-    for required in ("code", "name"):
-        if required not in header:
-            raise ImportFileError(f"{path}, row 1: missing column '{required}'")
+    # Every column is required: a missing one would silently blank that field of every procedure.
+    missing = [key for key in DATA_KEYS if key not in header]
+    if missing:
+        raise ImportFileError(f"{path}, row 1: missing column '{missing[0]}' (every column of the export is needed)")
     raws: list[dict] = []
     numbers: list[int] = []
     for number, cells in rows:
         if not any(str(cell or "").strip() for cell in cells):
             continue  # blank rows are common at the end of spreadsheets
-        raws.append({name: cell for name, cell in zip(header, cells, strict=False) if name})
+        if any(str(cell or "").strip() for cell in cells[len(header) :]):
+            raise ImportFileError(f"{path}, row {number}: more cells than columns (a stray comma or cell?)")
+        raws.append({name: _unguard(cell) for name, cell in zip(header, cells, strict=False) if name})
         numbers.append(number)
     return _parse_all(raws, lambda index: f"{path}, row {numbers[index]}")
 
@@ -194,9 +197,23 @@ def read_file(path: Path, fmt: str | None = None, progress: Callable[[int], None
     return ReadResult(readers[fmt](path))
 
 
+# Spreadsheet programs run cells starting with these as formulas: exported text is guarded with a "'".
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _guard(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _unguard(cell: object) -> object:
+    if isinstance(cell, str) and cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
 def _cell(info: ProcedureInfo, key: str) -> str:
     value = getattr(info, key)
-    return "\n".join(value) if key in LIST_KEYS else value
+    return _guard("\n".join(value) if key in LIST_KEYS else value)
 
 
 def export_text(infos: list[ProcedureInfo], fmt: str) -> str:

@@ -157,6 +157,7 @@ class Lexicon:
     """The table of citizen terms (teencode, abbreviations, legacy terms), filler, small talk, facet cues."""
 
     def __init__(self, tables: Iterable[Mapping]) -> None:
+        tables = list(tables)  # read twice
         replace: dict[str, list[Token]] = {}
         removable: dict[str, None] = {}
         smalltalk: dict[str, str] = {}
@@ -177,12 +178,19 @@ class Lexicon:
         self._removable = _PhraseTable({**removable, **dict.fromkeys(smalltalk)})
         self._smalltalk = _PhraseTable(smalltalk)
         # Weak cues ("thế nào", "làm sao") ask for the steps only when nothing more specific is asked.
+        self._follow_up_words = {
+            word for table in tables for phrase in table.get("follow_up") or [] for word in fold(str(phrase)).split()
+        }
         self._cues = _PhraseTable(
             {
                 **{phrase: (facet, True) for phrase, facet in weak_cues.items()},
                 **{phrase: (facet, False) for phrase, facet in cues.items()},
             }
         )
+
+    def only_follow_up_words(self, tokens: tuple[str, ...]) -> bool:
+        """The words left are only those of a follow-up ("còn", "thì", "sao", "nộp") or none at all."""
+        return all(token in self._follow_up_words for token in tokens)
 
     @classmethod
     def load(cls, extra_file: str | Path | None = None) -> "Lexicon":

@@ -3,7 +3,7 @@
 import dataclasses
 import re
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 
 from knowledge.models import DATA_KEYS, LIST_KEYS, ORIGIN_CURATED
 
@@ -58,6 +58,8 @@ class ProcedureInfo:
 def _text(value: object, where: str, key: str, lenient: bool = False) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):  # a date typed into a spreadsheet cell
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -97,6 +99,9 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
         raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected one of {', '.join(DATA_KEYS)})")
     # Machine-parsed national records are trimmed to the limits; staff files are refused instead.
     lenient = origin != ORIGIN_CURATED
+    if isinstance(raw.get("code"), float):
+        # 1.001190 typed as a number loses its last zero: the code must be text.
+        raise RecordError(f"{where}, field 'code': write the code as text (e.g. '1.001190'), not a number")
     values: dict[str, object] = {}
     for key in DATA_KEYS:
         if key in LIST_KEYS:

@@ -152,3 +152,30 @@ def test_long_and_markup_messages_are_safe(dialog):
 def test_callback_data_fits_telegram(dialog):
     reply = say(dialog, "căn cước")
     assert all(len(data.encode()) <= 64 for data in datas(reply))
+
+
+@pytest.mark.parametrize(
+    ("question", "not_about"),
+    [("ket hon o dau", "1.001193"), ("căn cước cần giấy tờ gì", "1.001193"), ("hộ chiếu làm ở đâu", "1.001193")],
+)
+def test_a_new_question_with_a_facet_is_not_taken_as_a_follow_up(dialog, question, not_about):
+    say(dialog, "lam giay khai sinh")
+    reply = say(dialog, question)
+    assert f"Mã thủ tục {not_about}" not in reply.messages[0].html
+
+
+def test_a_bare_follow_up_without_context_asks_which_procedure(dialog):
+    reply = say(dialog, "nộp online được không", user="fresh")
+    assert "thủ tục nào" in reply.messages[0].html
+    assert reply.events[0].decision == "none"
+
+
+def test_field_lists_are_paged_to_fit_telegram(index):
+    from dataclasses import replace as clone
+
+    many = [clone(info, code=f"8.{n:06d}", field=f"Lĩnh vực {n:03d}") for n, info in enumerate(index.procedures * 3)]
+    big = Dialog(type(index)([*index.procedures, *many]))
+    reply = big.handle(Incoming("test", "u", command="linhvuc"))
+    buttons = datas(reply)
+    assert len(buttons) <= 11 and buttons[-1].startswith("1:g:1")
+    assert len(datas(big.handle(Incoming("test", "u", button=buttons[-1])))) <= 11

@@ -22,6 +22,7 @@ class FakeBotAPI(ThreadingHTTPServer):
         self.updates: list[dict] = []
         self.sent: list[dict] = []
         self.answered: list[dict] = []
+        self.methods: list[str] = []
         self.lock = threading.Lock()
         self.next_id = 1
 
@@ -46,6 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             params = {key: values[0] for key, values in parse_qs(body).items()}
         method = self.path.rsplit("/", 1)[-1]
+        self.server.methods.append(method)
         result: object = True
         if method == "getMe":
             result = {"id": 1, "is_bot": True, "first_name": "TTHC", "username": "tthc_test_bot"}
@@ -74,7 +76,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.wfile.write(payload)
+        except BrokenPipeError:  # the bot was stopped in the middle of a long poll
+            pass
 
 
 def wait_for(predicate, seconds: float = 40.0):
@@ -139,7 +144,45 @@ def test_tthc_run_answers_on_telegram(bot_api, tmp_path):
         )
         wait_for(lambda: [m for m in bot_api.sent if "Phí, lệ phí" in m.get("text", "")])
         assert bot_api.answered
+        assert "setMyCommands" in bot_api.methods
     finally:
         process.terminate()
         output = process.communicate(timeout=20)[0].decode(errors="replace")
     assert "Traceback" not in output, output
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_web_stays_up_when_telegram_is_unreachable(tmp_path):
+    import urllib.request
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "TTHC_TELEGRAM_TOKEN": TOKEN,
+        "TTHC_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "TTHC_TELEGRAM_BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "TTHC_PORT": str(port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read() == b"ok"
+            except OSError:
+                return False
+
+        assert wait_for(healthy)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode(errors="replace")
+    assert "Telegram is unreachable" in output

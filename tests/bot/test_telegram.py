@@ -227,7 +227,9 @@ async def test_a_failing_send_is_caught_by_the_error_handler(telegram, caplog):
 
 async def test_commands_are_registered_in_vietnamese(telegram):
     application, api, _ = telegram
-    await application.post_init(application)
+    from bot.telegram import register_commands
+
+    await register_commands(application)
     commands = api.sent("setMyCommands")[0]["commands"]
     assert {command["command"] for command in commands} == {"start", "help", "linhvuc"}
 

@@ -214,7 +214,11 @@ def test_inbox_groups_unanswered_questions_and_turns_one_into_an_alias(site):
 def test_spreadsheet_upload_validates_all_or_nothing(site):
     client, app = site
     login(client)
-    bad = "code,name,verified_on\n9.000001,Thủ tục A,2026-01-01\n9.000002,Thủ tục B,hôm qua\n".encode("utf-8-sig")
+    from knowledge.models import DATA_KEYS
+
+    filler = "," * (len(DATA_KEYS) - 3)
+    header = "code,name,verified_on," + ",".join(key for key in DATA_KEYS if key not in ("code", "name", "verified_on"))
+    bad = f"{header}\n9.000001,Thủ tục A,2026-01-01{filler}\n9.000002,Thủ tục B,hôm qua{filler}\n".encode("utf-8-sig")
     refused = client.post(
         "/admin/spreadsheet",
         files={"file": ("kb.csv", io.BytesIO(bad), "text/csv")},
@@ -242,3 +246,49 @@ def test_dashboard_shows_charts_and_csv(site):
     assert page.status_code == 200 and "<svg" in page.text and "Tỷ lệ (2 câu hỏi)" in page.text
     csv_text = client.get("/admin/dashboard.csv").content.decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("day,") and csv_text.splitlines()[-1].endswith(",2")
+
+
+def test_admin_edits_are_validated_like_imports(site):
+    client, app = site
+    login(client)
+    form = {
+        "code": "9.000001",
+        "name": "Thủ tục thử",
+        "documents": "5",
+        "steps": "[]",
+        "legal_basis": "[]",
+        "origin": "curated",
+    }
+    refused = client.post("/admin/procedure/create", data=form, headers={"Origin": "http://testserver"})
+    assert refused.status_code == 400 and "field &#39;documents&#39;: expected a list" in refused.text
+    assert "9.000001" not in app.index.by_code
+    form["documents"] = '["Tờ khai", "Giấy tờ tùy thân"]'
+    created = client.post(
+        "/admin/procedure/create", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False
+    )
+    assert created.status_code in (302, 303)
+    assert app.index.by_code["9.000001"].documents == ("Tờ khai", "Giấy tờ tùy thân")
+
+
+def test_a_password_reset_ends_old_sessions_and_names_are_case_insensitive(site):
+    client, app = site
+    assert client.post(
+        "/admin/login",
+        data={"username": " CanBo ", "password": PASSWORD},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    ).status_code in (302, 303)
+    assert client.get("/admin/procedure/list").status_code == 200
+    create_user(app.engine, "canbo", "một-mật-khẩu-mới-dài", "editor")
+    assert client.get("/admin/procedure/list", follow_redirects=False).status_code in (302, 303)
+
+
+def test_lockout_cannot_be_dodged_with_spaces(site):
+    client, _ = site
+    for spaces in range(6):
+        client.post(
+            "/admin/login",
+            data={"username": "canbo" + " " * spaces, "password": "sai"},
+            headers={"Origin": "http://testserver"},
+        )
+    assert login(client).status_code == 400

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from dataclasses import replace
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -46,12 +47,21 @@ def test_csv_has_a_bom_and_one_line_per_list_item(engine, tmp_path):
     assert len(birth["documents"].split("\n")) > 3
 
 
-def _csv_with(tmp_path, rows):
+def _csv_with(tmp_path, rows, header=DATA_KEYS):
+    """A staff CSV: every column of the export, rows given as (code, name, aliases, verified_on)."""
     path = tmp_path / "staff.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["code", "name", "aliases", "verified_on"])
-        writer.writerows(rows)
+        writer.writerow(header)
+        for code, name, aliases, verified in rows:
+            row = dict.fromkeys(header, "x") | {
+                "code": code,
+                "name": name,
+                "aliases": aliases,
+                "verified_on": verified,
+                "source_url": "https://x",
+            }
+            writer.writerow([row[key] for key in header])
     return path
 
 
@@ -72,10 +82,10 @@ def test_a_bad_row_refuses_the_whole_file_and_changes_nothing(engine, tmp_path):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([["", "Không có mã", "", ""]], r"row 2, field 'code': required"),
-        ([["1.001193", "", "", ""]], r"row 2, field 'name': required"),
-        ([["1 001193!", "Mã sai", "", ""]], r"row 2, field 'code'"),
-        ([["9.1", "A", "", ""], ["9.1", "B", "", ""]], r"row 3, field 'code': duplicate code"),
+        ([("", "Không có mã", "", "")], r"row 2, field 'code': required"),
+        ([("1.001193", "", "", "")], r"row 2, field 'name': required"),
+        ([("1 001193!", "Mã sai", "", "")], r"row 2, field 'code'"),
+        ([("9.1", "A", "", ""), ("9.1", "B", "", "")], r"row 3, field 'code': duplicate code"),
     ],
 )
 def test_row_errors_name_row_and_field(tmp_path, rows, message):
@@ -83,22 +93,66 @@ def test_row_errors_name_row_and_field(tmp_path, rows, message):
         read_file(_csv_with(tmp_path, rows))
 
 
-def test_unknown_column_is_named(tmp_path):
+def test_unknown_and_missing_columns_are_named(tmp_path):
     path = tmp_path / "kb.csv"
-    path.write_text("code,name,phone\n1.1,A,0123\n", encoding="utf-8")
+    path.write_text(",".join(DATA_KEYS) + ",phone\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match=r"row 1, column 'phone'"):
         read_file(path)
+    # a missing column would blank that field of every procedure: refused
+    with pytest.raises(ImportFileError, match=r"row 1: missing column 'documents'"):
+        read_file(_csv_with(tmp_path, [], header=tuple(key for key in DATA_KEYS if key != "documents")))
+
+
+def test_a_row_with_more_cells_than_columns_is_refused(tmp_path):
+    path = _csv_with(tmp_path, [("9.1", "A", "", "2026-01-01")])
+    path.write_text(path.read_text(encoding="utf-8-sig").rstrip() + ",lạc\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r"row 2: more cells than columns"):
+        read_file(path)
+
+
+def _xlsx(tmp_path, rows):
+    workbook = Workbook()
+    workbook.active.append(list(DATA_KEYS))
+    for values in rows:
+        defaults = {"verified_on": "2026-11-22", "source_url": "https://dichvucong.gov.vn"}
+        workbook.active.append([values.get(key, defaults.get(key, "x")) for key in DATA_KEYS])
+    path = tmp_path / "kb.xlsx"
+    workbook.save(path)
+    return path
 
 
 def test_xlsx_rows_are_validated_like_csv(tmp_path):
-    workbook = Workbook()
-    workbook.active.append(["code", "name", "documents"])
-    workbook.active.append(["9.000001", "Thủ tục A", "Giấy một\nGiấy hai"])
-    workbook.active.append(["9.000002", None, "Giấy"])
-    path = tmp_path / "kb.xlsx"
-    workbook.save(path)
+    path = _xlsx(
+        tmp_path,
+        [
+            {"code": "9.000001", "name": "Thủ tục A", "documents": "Giấy một\nGiấy hai"},
+            {"code": "9.000002", "name": None, "documents": "Giấy"},
+        ],
+    )
     with pytest.raises(ImportFileError, match=r"kb\.xlsx, row 3, field 'name': required"):
         read_file(path)
+
+
+def test_spreadsheet_dates_and_numeric_codes(tmp_path):
+    from datetime import datetime
+
+    read = read_file(_xlsx(tmp_path, [{"code": "9.000001", "name": "A", "verified_on": datetime(2025, 7, 1)}]))
+    assert read.procedures[0].verified_on == "2025-07-01"
+    with pytest.raises(ImportFileError, match=r"row 2, field 'code': write the code as text"):
+        read_file(_xlsx(tmp_path, [{"code": 1.00119, "name": "A"}]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formula_like_text_is_guarded_on_export_and_restored_on_import(engine, tmp_path, fmt):
+    info = load_procedures(engine)[0]
+    tricky = replace(info, documents=('=HYPERLINK("http://x","y")', "+84 giấy", "Bình thường"))
+    write_procedures(engine, [tricky])
+    path = tmp_path / f"kb.{fmt}"
+    export(load_procedures(engine), str(path))
+    if fmt == "xlsx":
+        cell = load_workbook(path).active.cell(row=2, column=DATA_KEYS.index("documents") + 1)
+        assert cell.data_type == "s" and cell.value.startswith("'=")
+    assert read_file(path).procedures[0].documents == tricky.documents
 
 
 @pytest.mark.parametrize(

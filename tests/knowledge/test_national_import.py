@@ -47,3 +47,10 @@ def test_citizens_still_reach_the_commune_procedure(imported):
     assert report["top1_answered"] >= 0.85
     result = app.index.search("giấy phép xây dựng")
     assert result.hits[0].code == "1.013225"
+
+
+def test_export_and_reimport_keeps_national_records_national(imported, engine, tmp_path, capsys):
+    target = tmp_path / "all.json"
+    assert main(["export", str(target)]) == 0
+    assert main(["import", str(target), "--dry-run"]) == 0
+    assert "would be added 0, would be updated 0" in capsys.readouterr().out
