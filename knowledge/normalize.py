@@ -176,6 +176,11 @@ class Lexicon:
                     target.update((str(phrase), facet) for phrase in phrases)
         self._replace = _PhraseTable(replace)
         self._removable = _PhraseTable({**removable, **dict.fromkeys(smalltalk)})
+        # Names and aliases need both passes; one table (replacements already stripped of filler) does it
+        # in one scan, which halves the cost of building an index of 10,000 procedures.
+        self._content = _PhraseTable(
+            {**removable, **{key: self._removable.replace(value) or None for key, value in replace.items()}}
+        )
         self._smalltalk = _PhraseTable(smalltalk)
         # Weak cues ("thế nào", "làm sao") ask for the steps only when nothing more specific is asked.
         self._follow_up_words = {
@@ -206,7 +211,7 @@ class Lexicon:
 
     def phrase_pairs(self, text: str) -> tuple[Token, ...]:
         """Content words of a procedure name or alias as (folded, accented) pairs."""
-        return tuple(self._removable.replace(self._replace.replace(tokenize(text))))
+        return tuple(self._content.replace(tokenize(text)))
 
     def phrase_tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of a procedure name or alias (the same treatment as a question)."""
