@@ -225,6 +225,7 @@ WEB = {
 
 API_ERRORS = {
     "too_large": "Yêu cầu quá lớn (tối đa 16 KB).",
+    "too_many": "Bạn gửi nhanh quá, vui lòng chờ vài giây rồi hỏi tiếp.",
     "bad_json": "Yêu cầu không phải JSON hợp lệ.",
     "invalid": "Yêu cầu không hợp lệ: cần session_id (8-64 ký tự A-Z a-z 0-9 _ -) "
     "và đúng một trong text, button, start.",

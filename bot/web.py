@@ -5,6 +5,7 @@ to JSON. Every page is rendered server-side from local assets; nothing is loaded
 """
 
 import logging
+import time
 from html import escape
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 CHANNEL = "web"
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 16 * 1024
+RATE_WINDOW_SECONDS = 10.0
+RATE_MAX_REQUESTS = 30  # per address and window: a person typing never comes close; a script does
 API_ERRORS = texts.API_ERRORS
 
 
@@ -120,8 +123,21 @@ def create_web_app(
             start = ""
         return page(request, "chat.html", start=start)
 
+    recent: dict[str, list[float]] = {}
+
+    def too_many(address: str) -> bool:
+        now = time.monotonic()
+        if len(recent) > 50_000:
+            recent.clear()
+        times = [moment for moment in recent.get(address, []) if now - moment < RATE_WINDOW_SECONDS]
+        times.append(now)
+        recent[address] = times
+        return len(times) > RATE_MAX_REQUESTS
+
     @web.post("/api/chat")
     async def chat(request: Request) -> Response:
+        if too_many(request.client.host if request.client else "?"):
+            return _error(429, "too_many")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return _error(413, "too_large")

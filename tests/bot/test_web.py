@@ -292,3 +292,10 @@ def test_lockout_cannot_be_dodged_with_spaces(site):
             headers={"Origin": "http://testserver"},
         )
     assert login(client).status_code == 400
+
+
+def test_a_flood_of_requests_is_slowed_down(site):
+    client, _ = site
+    statuses = [chat(client, text="khai sinh").status_code for _ in range(35)]
+    assert statuses[0] == 200 and statuses[-1] == 429
+    assert chat(client, text="x").json()["detail"]["code"] == "too_many"
