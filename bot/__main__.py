@@ -230,12 +230,13 @@ def cmd_import(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
+    procedures = load_procedures(app.engine)
     try:
-        export(load_procedures(app.engine), args.file, args.format)
+        export(procedures, args.file, args.format)
     except OSError as error:
         raise CommandError(f"{args.file}: cannot write ({error.strerror or error})") from None
     if args.file != "-":
-        out(f"{args.file}: {app.index and len(app.index)} procedures written")
+        out(f"{args.file}: {len(procedures)} procedures written")
     return EXIT_OK
 
 

@@ -414,6 +414,13 @@ def bar_chart_svg(data: dict) -> str:
     return "".join(parts)
 
 
+class HiddenView(BaseView):
+    """A page reached from another page's link, not from the menu."""
+
+    def is_visible(self, request: Request) -> bool:
+        return False
+
+
 class DashboardView(BaseView):
     name, icon = texts.ADMIN["dashboard"], "fa-solid fa-chart-column"
     app: AdminApp
@@ -427,14 +434,11 @@ class DashboardView(BaseView):
         )
 
 
-class DashboardCsvView(BaseView):
+class DashboardCsvView(HiddenView):
     """The dashboard's figures as CSV (a page of its own: sqladmin gives each custom view one route name)."""
 
     name, icon = "CSV", "fa-solid fa-file-csv"
     app: AdminApp
-
-    def is_visible(self, request: Request) -> bool:
-        return False
 
     @expose("/dashboard.csv", methods=["GET"])
     async def dashboard_csv(self, request: Request) -> Response:
@@ -505,14 +509,11 @@ class SpreadsheetView(BaseView):
         return texts.ADMIN["imported"].format(**counts)
 
 
-class SpreadsheetDownloadView(BaseView):
+class SpreadsheetDownloadView(HiddenView):
     """The knowledge base as a spreadsheet download (hidden from the menu; linked from the spreadsheet page)."""
 
     name, icon = "Download", "fa-solid fa-download"
     app: AdminApp
-
-    def is_visible(self, request: Request) -> bool:
-        return False
 
     @expose("/spreadsheet/download.{fmt}", methods=["GET"])
     async def download(self, request: Request) -> Response:

@@ -81,7 +81,6 @@ class Reply:
 class _Session:
     code: str | None = None
     facets: tuple[str, ...] = ()
-    choices: tuple[str, ...] = ()
     question: str = ""
     office: str | None = None
     touched: float = field(default_factory=time.monotonic)
@@ -179,7 +178,7 @@ class Dialog:
         return tuple(rows)
 
     def _answer(self, info: ProcedureInfo, facets: tuple[str, ...], session: _Session) -> Message:
-        session.code, session.facets, session.choices = info.code, facets, ()
+        session.code, session.facets = info.code, facets
         shown = facets or texts.SUMMARY_FACETS
         office = self.offices.get(session.office or "")
         # The scanned office is where to file only for what the commune handles.
@@ -194,7 +193,6 @@ class Dialog:
 
     def _suggestions(self, result: SearchResult, session: _Session) -> Reply:
         codes = [hit.code for hit in result.hits[:3] if hit.score >= SUGGESTION_MIN_SCORE]
-        session.choices = tuple(codes)
         messages = [Message(texts.NOT_FOUND, () if codes else self._browse_row())]
         if codes:
             messages.append(Message(texts.NOT_FOUND_SUGGESTIONS, self._choice_buttons(codes) + self._browse_row()))
@@ -276,7 +274,7 @@ class Dialog:
             return Reply((*notes, self._answer(info, result.facets, session)), (log,))
         if result.decision == CLARIFY:
             codes = [hit.code for hit in result.choices]
-            session.code, session.facets, session.choices = None, result.facets, tuple(codes)
+            session.code, session.facets = None, result.facets
             buttons = self._choice_buttons(codes) + ((Button(texts.NONE_OF_THESE, callback("n")),),)
             return Reply((*notes, Message(texts.CLARIFY, buttons)), (log,))
         session.code, session.facets = None, result.facets
@@ -305,7 +303,6 @@ class Dialog:
             return Reply((Message(message),), (event,))
         if action == "n" and not args:
             event = Event("choice_rejected", text=session.question, decision=NONE)
-            session.choices = ()
             return Reply((Message(texts.AFTER_NONE_OF_THESE, self._field_buttons()),), (event,))
         if action == "b" and not args:
             return self._browse_fields()

@@ -205,10 +205,6 @@ class Lexicon:
             tables.append(yaml.safe_load(Path(extra_file).read_text(encoding="utf-8")) or {})
         return cls(tables)
 
-    def expand(self, text: str) -> str:
-        """Replace abbreviations, teencode and legacy terms (longest phrase first, one pass); folded."""
-        return " ".join(folded for folded, _ in self._replace.replace(tokenize(text)))
-
     def phrase_pairs(self, text: str) -> tuple[Token, ...]:
         """Content words of a procedure name or alias as (folded, accented) pairs."""
         return tuple(self._content.replace(tokenize(text)))

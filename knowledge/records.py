@@ -122,7 +122,6 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
     return ProcedureInfo(origin=origin, **values)  # type: ignore[arg-type]
 
 
-OFFICE_KEYS = ("slug", "name", "address", "hours", "phone", "map_url", "province", "commune", "notes")
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
@@ -143,6 +142,9 @@ class OfficeInfo:
     def to_dict(self) -> dict:
         """The export form."""
         return asdict(self)
+
+
+OFFICE_KEYS = tuple(field.name for field in dataclasses.fields(OfficeInfo))
 
 
 def parse_office(raw: object, where: str) -> OfficeInfo:

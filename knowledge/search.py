@@ -337,11 +337,6 @@ class SearchIndex:
         return CLARIFY
 
 
-def idf_table(index: SearchIndex) -> dict[str, float]:
-    """Word weights of an index (for diagnostics)."""
-    return {token: float(index._idf[token_id]) for token, token_id in index._vocabulary.items()}
-
-
 def bundled_popularity() -> dict[str, float]:
     """The bundled "most asked" order as weights in (0, 1], most asked = 1."""
     codes = [str(code) for code in yaml.safe_load(POPULAR_FILE.read_text(encoding="utf-8")) or []]
