@@ -27,8 +27,8 @@ from bot import texts
 from bot.accounts import authenticate, find_user, fingerprint, normalize_username
 from knowledge.db import add_alias, load_procedures, write_procedures
 from knowledge.importer import ImportFileError, export_text, export_xlsx, read_file
-from knowledge.models import DATA_KEYS, Alias, AuditLog, Feedback, InboxStatus, Office, Procedure, QueryLog, StaffUser
-from knowledge.records import OFFICE_KEYS, RecordError, parse_office, parse_record
+from knowledge.models import Alias, AuditLog, Feedback, InboxStatus, Office, Procedure, QueryLog, StaffUser
+from knowledge.records import DATA_KEYS, OFFICE_KEYS, RecordError, parse_office, parse_record
 
 logger = logging.getLogger(__name__)
 

@@ -2,40 +2,108 @@
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event, inspect
 from sqlmodel import Session, SQLModel, create_engine, delete, func, select
 
 from knowledge.models import Alias, Procedure, utcnow
-from knowledge.records import OFFICE_KEYS, OfficeInfo, ProcedureInfo
+from knowledge.records import OFFICE_KEYS, ORIGIN_CURATED, OfficeInfo, ProcedureInfo, merge
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_DIR = Path(__file__).parent / "data"
+MIGRATIONS = Path(__file__).parent / "migrations"
+FIRST_REVISION = "0001"  # the schema databases had before migrations existed
+
+
+class SchemaBehindError(RuntimeError):
+    """The database schema is older than this version of the code, and is not upgraded automatically."""
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; SQLite gets foreign keys and cross-thread use."""
+    """An engine for any SQLAlchemy URL; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # A writer waits up to 15 s for another (the web server and a CLI import, say) instead of failing.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
-        def _enable_foreign_keys(dbapi_connection, _record) -> None:  # pragma: no cover - driver hook
+        def _configure(dbapi_connection, _record) -> None:  # pragma: no cover - driver hook
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            if url not in ("sqlite://", "sqlite:///:memory:"):
+                # Readers never block the writer (and the other way round): the chat keeps answering
+                # while an import is written.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+def _alembic_config(connection: Connection) -> "Config":
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's schema revision or None, the revision this code needs)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is None and inspect(connection).has_table("procedure"):
+            current = FIRST_REVISION  # made by create_all before migrations existed
+        head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+    return current, str(head)
+
+
+def upgrade_schema(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to this code's revision; returns (revision before, revision after)."""
+    from alembic import command
+
+    before, head = schema_revisions(engine)
+    if before == head:
+        return before, head
+    with engine.begin() as connection:
+        config = _alembic_config(connection)
+        if before is None and not inspect(connection).get_table_names():
+            # A new database: create the tables as the models say, and record that they are current.
+            SQLModel.metadata.create_all(connection)
+            command.stamp(config, "head")
+        else:
+            if not inspect(connection).has_table("alembic_version"):
+                command.stamp(config, FIRST_REVISION)
+            command.upgrade(config, "head")
+    return before, head
+
+
 def init_db(engine: Engine, seed: bool = True) -> int:
-    """Create missing tables; load the bundled knowledge base into an empty database. Returns rows seeded."""
-    SQLModel.metadata.create_all(engine)
+    """Check or bring the schema up to date; load the bundled knowledge base into an empty database.
+
+    SQLite (one commune, one process) is upgraded on its own; any other database must be upgraded by
+    an operator (`tthc db upgrade`), so several workers never race to migrate it. Returns rows seeded.
+    """
+    current, head = schema_revisions(engine)
+    if current != head:
+        if engine.dialect.name != "sqlite" and current is not None:
+            raise SchemaBehindError(
+                f"the database schema is at revision {current}, this version needs {head}: run `tthc db upgrade`"
+            )
+        upgrade_schema(engine)
     if not seed or count_procedures(engine):
         return 0
     from knowledge.importer import read_bundled  # late: the importer depends on this module
@@ -56,29 +124,6 @@ def count_procedures(engine: Engine) -> int:
         return session.exec(select(func.count()).select_from(Procedure)).one()
 
 
-def _to_info(row: Procedure, aliases: list[str]) -> ProcedureInfo:
-    return ProcedureInfo(
-        code=row.code,
-        name=row.name,
-        short_name=row.short_name,
-        field=row.field,
-        level=row.level,
-        agency=row.agency,
-        where_to_file=row.where_to_file,
-        documents=tuple(row.documents),
-        steps=tuple(row.steps),
-        processing_time=row.processing_time,
-        fees=row.fees,
-        online=row.online,
-        legal_basis=tuple(row.legal_basis),
-        result=row.result,
-        aliases=tuple(aliases),
-        source_url=row.source_url,
-        verified_on=row.verified_on,
-        origin=row.origin,
-    )
-
-
 def load_procedures(engine: Engine) -> list[ProcedureInfo]:
     """Every procedure with its aliases, ordered by code."""
     with Session(engine) as session:
@@ -86,14 +131,19 @@ def load_procedures(engine: Engine) -> list[ProcedureInfo]:
         for code, text in session.exec(select(Alias.procedure_code, Alias.text).order_by(Alias.id)):
             aliases[code].append(text)
         rows = session.exec(select(Procedure).order_by(Procedure.code)).all()
-        return [_to_info(row, aliases[row.code]) for row in rows]
+        return [row.to_info(aliases[row.code]) for row in rows]
+
+
+def _columns(info: ProcedureInfo) -> dict:
+    """The procedure row's values (everything but the aliases, which have their own table)."""
+    values = info.to_dict()
+    values.pop("aliases")
+    return values
 
 
 def _insert(session: Session, info: ProcedureInfo) -> list[Alias]:
     """Add the procedure row; return its alias rows, to be added once the procedures are flushed."""
-    values = info.to_dict()
-    values.pop("aliases")
-    session.add(Procedure(**values, origin=info.origin))
+    session.add(Procedure(**_columns(info), origin=info.origin))
     return [Alias(procedure_code=info.code, text=text) for text in info.aliases]
 
 
@@ -108,20 +158,32 @@ class WriteResult:
 
 
 def write_procedures(
-    engine: Engine, infos: Iterable[ProcedureInfo], *, dry_run: bool = False, keep_curated: bool = False
+    engine: Engine,
+    infos: Iterable[ProcedureInfo],
+    *,
+    dry_run: bool = False,
+    keep_curated: bool = False,
+    given: Mapping[str, Collection[str]] | None = None,
 ) -> WriteResult:
-    """Add or update procedures in one transaction (all or nothing); dry_run only reports."""
+    """Add or update procedures in one transaction (all or nothing); dry_run only reports.
+
+    `given` names, per code, the fields the source had (a spreadsheet exported before a field existed);
+    the other fields of an existing procedure stay as they are.
+    """
     result = WriteResult([], [], [], [])
     pending_aliases: list[Alias] = []
+    given = given or {}
     with Session(engine) as session:
         existing = {info.code: info for info in load_procedures(engine)}
         for info in infos:
             old = existing.get(info.code)
+            if old is not None and info.code in given:
+                info = merge(old, info, given[info.code])
             if old is None:
                 result.added.append(info.code)
                 if not dry_run:
                     pending_aliases.extend(_insert(session, info))
-            elif keep_curated and old.origin != info.origin and old.origin == "curated":
+            elif keep_curated and old.origin != info.origin and old.origin == ORIGIN_CURATED:
                 result.kept.append(info.code)
             elif old == info:  # the same data (origin aside): a re-imported export keeps national records as such
                 result.unchanged.append(info.code)
@@ -130,9 +192,7 @@ def write_procedures(
                 if not dry_run:
                     session.exec(delete(Alias).where(Alias.procedure_code == info.code))
                     row = session.get(Procedure, info.code)
-                    values = info.to_dict()
-                    values.pop("aliases")
-                    for key, value in values.items():
+                    for key, value in _columns(info).items():
                         setattr(row, key, value)
                     row.origin = info.origin
                     row.updated_at = utcnow()
@@ -211,7 +271,11 @@ def load_offices(engine: Engine) -> list[OfficeInfo]:
 
     with Session(engine) as session:
         rows = session.exec(select(Office).order_by(Office.slug)).all()
-        return [OfficeInfo(**{key: getattr(row, key) for key in OFFICE_KEYS}) for row in rows]
+        return [OfficeInfo(**{key: _plain(getattr(row, key)) for key in OFFICE_KEYS}) for row in rows]
+
+
+def _plain(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def write_offices(engine: Engine, offices: Iterable[OfficeInfo]) -> tuple[int, int]:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.records import DATA_KEYS
+
 __all__ = ["CRAWL_DATE", "KEYS", "SkippedRecord", "iter_records", "looks_like_dvcqg", "parse_record"]
 
 # The date of the upstream commit that last touched the crawled data (see shared/data/SOURCE.md);
@@ -26,26 +28,8 @@ NOTE_LIMIT = 300
 TITLE_LIMIT = 150
 TEXT_LIMIT = 600
 
-# The export keys of DESIGN.md ("The data"), in its order.
-KEYS = (
-    "code",
-    "name",
-    "short_name",
-    "field",
-    "level",
-    "agency",
-    "where_to_file",
-    "documents",
-    "steps",
-    "processing_time",
-    "fees",
-    "online",
-    "legal_basis",
-    "result",
-    "aliases",
-    "source_url",
-    "verified_on",
-)
+# The export keys of DESIGN.md ("The data"), in its order: the record type defines them.
+KEYS = DATA_KEYS
 
 CODE_RE = re.compile(r"^\d\.\d{6}$")
 # The page's own header, flattened: "...Mã thủ tục1.001193Số quyết định163/QĐ-BTP...".
@@ -374,6 +358,11 @@ def _fees(rows: list[_Row], legal_text: str) -> str:
     return _per_channel(values)
 
 
+def _online_level(rows: list[_Row]) -> str:
+    """none / full: the portal lists the online channel or not (it does not say when only part is online)."""
+    return "full" if any(row.channel == "Trực tuyến" for row in rows) else "none"
+
+
 def _online(rows: list[_Row]) -> str:
     """Whether and where the procedure can be filed online."""
     channels = {row.channel for row in rows}
@@ -604,15 +593,18 @@ def parse_record(raw: dict) -> dict:
         "agency": _truncate(agency, TEXT_LIMIT),
         "where_to_file": _where_to_file(_clean(raw.get("dia_chi_tiep_nhan")), level, agency),
         "documents": _parse_documents(raw.get("thanh_phan_ho_so") or "") or [_missing("thành phần hồ sơ")],
+        "special_cases": [],
         "steps": _parse_steps(raw.get("trinh_tu_thuc_hien") or "") or [_missing("trình tự thực hiện")],
         "processing_time": _processing_time(rows),
         "fees": _fees(rows, legal_text),
+        "online_level": _online_level(rows),
         "online": _online(rows),
         "legal_basis": _parse_legal_basis(raw.get("can_cu_phap_ly") or "") or [_missing("căn cứ pháp lý")],
         "result": _parse_result(raw.get("ket_qua_xu_ly") or ""),
         "aliases": [],
         "source_url": source_url,
         "verified_on": CRAWL_DATE,
+        "notes": f"Lấy tự động từ bản ghi {code} trên {PORTAL} (bản thu thập {CRAWL_DATE}); chưa biên tập.",
     }
 
 

@@ -10,8 +10,18 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.models import DATA_KEYS, LIST_KEYS, ORIGIN_NATIONAL
-from knowledge.records import OFFICE_KEYS, OfficeInfo, ProcedureInfo, RecordError, parse_office, parse_record
+from knowledge.records import (
+    DATA_KEYS,
+    LIST_KEYS,
+    OFFICE_KEYS,
+    ORIGIN_NATIONAL,
+    REQUIRED_KEYS,
+    OfficeInfo,
+    ProcedureInfo,
+    RecordError,
+    parse_office,
+    parse_record,
+)
 
 FORMATS = ("yaml", "json", "csv", "xlsx", "dvcqg")
 EXPORT_FORMATS = ("json", "yaml", "csv", "xlsx")
@@ -28,6 +38,9 @@ class ReadResult:
 
     procedures: list[ProcedureInfo]
     skipped: list[str] = field(default_factory=list)
+    # Per code, the fields the file had when it lacked some (an export made before a field existed):
+    # the others stay unchanged on import.
+    given: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def detect_format(path: Path) -> str:
@@ -50,13 +63,18 @@ def _check_unique(infos: list[ProcedureInfo], where: Callable[[int], str]) -> No
         seen[info.code] = index
 
 
-def _parse_all(raws: list[object], where: Callable[[int], str]) -> list[ProcedureInfo]:
+def _parse_all(raws: list[object], where: Callable[[int], str]) -> ReadResult:
     try:
         infos = [parse_record(raw, where(index)) for index, raw in enumerate(raws)]
     except RecordError as error:
         raise ImportFileError(str(error)) from None
     _check_unique(infos, where)
-    return infos
+    given = {
+        info.code: frozenset(raw)
+        for info, raw in zip(infos, raws, strict=True)
+        if isinstance(raw, dict) and len(raw) < len(DATA_KEYS)
+    }
+    return ReadResult(infos, given=given)
 
 
 def _records_of(document: object, path: Path) -> list[object]:
@@ -69,7 +87,7 @@ def _records_of(document: object, path: Path) -> list[object]:
     raise ImportFileError(f"{path}: expected a procedure or a list of procedures")
 
 
-def read_yaml(path: Path) -> list[ProcedureInfo]:
+def read_yaml(path: Path) -> ReadResult:
     """Procedures from a YAML file (one mapping, or a list)."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -81,7 +99,7 @@ def read_yaml(path: Path) -> list[ProcedureInfo]:
     return _parse_all(records, lambda index: f"{path}, item {index + 1}")
 
 
-def read_json(path: Path) -> list[ProcedureInfo]:
+def read_json(path: Path) -> ReadResult:
     """Procedures from a JSON file (one object, or a list, as `tthc export --format json` writes)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"))
@@ -94,20 +112,23 @@ def read_bundled(directory: Path) -> list[ProcedureInfo]:
     """The bundled knowledge base: one YAML file per procedure."""
     infos: list[ProcedureInfo] = []
     for path in sorted(directory.glob("*.yaml")):
-        infos.extend(read_yaml(path))
+        infos.extend(read_yaml(path).procedures)
     _check_unique(infos, lambda index: str(directory))
     return infos
 
 
-def _rows_to_infos(path: Path, header: list[str], rows: Iterator[tuple[int, list[object]]]) -> list[ProcedureInfo]:
+def _rows_to_infos(path: Path, header: list[str], rows: Iterator[tuple[int, list[object]]]) -> ReadResult:
     header = [str(name or "").strip() for name in header]
     unknown = [name for name in header if name and name not in DATA_KEYS]
     if unknown:
         raise ImportFileError(f"{path}, row 1, column '{unknown[0]}': unknown column (expected {', '.join(DATA_KEYS)})")
-    # Every column is required: a missing one would silently blank that field of every procedure.
-    missing = [key for key in DATA_KEYS if key not in header]
+    # A missing column leaves that field unchanged (the other rows' raw dicts lack the key), never blank.
+    missing = [key for key in REQUIRED_KEYS if key not in header]
     if missing:
-        raise ImportFileError(f"{path}, row 1: missing column '{missing[0]}' (every column of the export is needed)")
+        raise ImportFileError(f"{path}, row 1: missing column '{missing[0]}'")
+    duplicated = next((name for name in header if name and header.count(name) > 1), None)
+    if duplicated:
+        raise ImportFileError(f"{path}, row 1, column '{duplicated}': appears twice")
     raws: list[dict] = []
     numbers: list[int] = []
     for number, cells in rows:
@@ -120,7 +141,7 @@ def _rows_to_infos(path: Path, header: list[str], rows: Iterator[tuple[int, list
     return _parse_all(raws, lambda index: f"{path}, row {numbers[index]}")
 
 
-def read_csv(path: Path) -> list[ProcedureInfo]:
+def read_csv(path: Path) -> ReadResult:
     """Procedures from a staff CSV: one row per procedure, list values one per line inside the cell."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -144,7 +165,7 @@ def read_csv(path: Path) -> list[ProcedureInfo]:
     return _rows_to_infos(path, header, rows())
 
 
-def read_xlsx(path: Path) -> list[ProcedureInfo]:
+def read_xlsx(path: Path) -> ReadResult:
     """Procedures from the first sheet of a staff XLSX workbook, same columns as the CSV."""
     from openpyxl import load_workbook
 
@@ -194,7 +215,7 @@ def read_file(path: Path, fmt: str | None = None, progress: Callable[[int], None
     readers = {"yaml": read_yaml, "json": read_json, "csv": read_csv, "xlsx": read_xlsx}
     if fmt not in readers:
         raise ImportFileError(f"{path}: unknown format '{fmt}' (use {'|'.join(FORMATS)})")
-    return ReadResult(readers[fmt](path))
+    return readers[fmt](path)
 
 
 # Spreadsheet programs run cells starting with these as formulas: exported text is guarded with a "'".

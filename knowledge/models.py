@@ -1,49 +1,14 @@
 """SQLModel tables of the knowledge base: procedures, their aliases, and what citizens asked."""
 
+import types
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-# The DESIGN.md data keys, in export order. Lists are JSON columns; aliases live in their own table.
-TEXT_KEYS = (
-    "code",
-    "name",
-    "short_name",
-    "field",
-    "level",
-    "agency",
-    "where_to_file",
-    "processing_time",
-    "fees",
-    "online",
-    "result",
-    "source_url",
-    "verified_on",
-)
-LIST_KEYS = ("documents", "steps", "legal_basis", "aliases")
-DATA_KEYS = (
-    "code",
-    "name",
-    "short_name",
-    "field",
-    "level",
-    "agency",
-    "where_to_file",
-    "documents",
-    "steps",
-    "processing_time",
-    "fees",
-    "online",
-    "legal_basis",
-    "result",
-    "aliases",
-    "source_url",
-    "verified_on",
-)
+from knowledge.records import DATA_FIELDS, LIST_KEYS, ORIGIN_CURATED, ORIGIN_NATIONAL, ProcedureInfo
 
-ORIGIN_CURATED = "curated"
-ORIGIN_NATIONAL = "dvcqg"
+__all__ = ["ORIGIN_CURATED", "ORIGIN_NATIONAL", "Procedure", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -51,32 +16,49 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Procedure(SQLModel, table=True):
-    """One administrative procedure, keyed by its national code."""
-
-    # A plain String type (not SQLModel's AutoString) so admin forms can turn a submitted key into a str.
-    code: str = Field(primary_key=True, max_length=40, sa_type=String(40))
-    name: str
-    short_name: str = ""
-    field: str = Field(default="", index=True)
-    level: str = ""
-    agency: str = ""
-    where_to_file: str = ""
-    documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    steps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    processing_time: str = ""
-    fees: str = ""
-    online: str = ""
-    legal_basis: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    result: str = ""
-    source_url: str = ""
-    verified_on: str = ""
+def _procedure_namespace(namespace: dict) -> None:
+    """The columns of the procedure table, one per field of ProcedureInfo (aliases have their own table)."""
+    annotations: dict[str, object] = {}
+    for data_field in DATA_FIELDS:
+        key = data_field.name
+        if key == "aliases":
+            continue
+        if key == "code":
+            # A plain String type (not SQLModel's AutoString) so admin forms can turn a submitted key into a str.
+            annotations[key], namespace[key] = str, Field(primary_key=True, max_length=40, sa_type=String(40))
+        elif key == "name":
+            annotations[key] = str
+        elif key in LIST_KEYS:
+            annotations[key] = list[str]
+            namespace[key] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+        else:
+            annotations[key], namespace[key] = str, Field(default="", index=key == "field")
     # curated (bundled or staff-written) or dvcqg (imported from the national portal records)
-    origin: str = Field(default=ORIGIN_CURATED, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    annotations["origin"], namespace["origin"] = str, Field(default=ORIGIN_CURATED, index=True)
+    annotations["updated_at"], namespace["updated_at"] = datetime, Field(default_factory=utcnow)
+    namespace["__annotations__"] = annotations
+    namespace["__module__"] = __name__
+    namespace["__doc__"] = "One administrative procedure, keyed by its national code (columns: ProcedureInfo)."
+    namespace["__str__"] = _procedure_str
+    namespace["to_info"] = _procedure_to_info
 
-    def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+
+def _procedure_str(row: "SQLModel") -> str:
+    return f"{row.code} {row.name}"
+
+
+def _procedure_to_info(row: "SQLModel", aliases: tuple[str, ...] = ()) -> ProcedureInfo:
+    """The row as a record (a method of Procedure)."""
+    values = {}
+    for data_field in DATA_FIELDS:
+        key = data_field.name
+        if key != "aliases":
+            values[key] = tuple(getattr(row, key)) if key in LIST_KEYS else getattr(row, key)
+    return ProcedureInfo(origin=row.origin, aliases=tuple(aliases), **values)
+
+
+# Built from the record type, so adding a field to ProcedureInfo adds its column (plus a migration).
+Procedure = types.new_class("Procedure", (SQLModel,), {"table": True}, _procedure_namespace)
 
 
 class Alias(SQLModel, table=True):
@@ -133,6 +115,7 @@ class Office(SQLModel, table=True):
     province: str = ""
     commune: str = ""
     notes: str = ""
+    agencies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class StaffUser(SQLModel, table=True):

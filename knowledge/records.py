@@ -1,16 +1,30 @@
-"""The procedure record every layer passes around, and its validation (errors name file, row, field)."""
+"""The procedure and office records every layer passes around: the one schema, and its validation.
+
+`ProcedureInfo` is the single definition of a procedure's fields. The export keys, the list keys, the
+database table (knowledge.models), spreadsheet columns and admin forms are all derived from it, so a
+new field is one line here plus a database migration.
+"""
 
 import dataclasses
 import re
+import typing
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from knowledge.models import DATA_KEYS, LIST_KEYS, ORIGIN_CURATED
+ORIGIN_CURATED = "curated"
+ORIGIN_NATIONAL = "dvcqg"
+ONLINE_LEVELS = ("none", "partial", "full")  # no online filing / some steps or cases / the whole procedure
 
 CODE_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,38}$")
-REQUIRED_KEYS = ("code", "name")
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_TEXT = 4000
 MAX_ITEMS = 80
+
+# Field metadata: `data=False` keeps a field out of exports and imports (bookkeeping, not facts);
+# `optional=True` means a complete curated entry may leave it empty.
+_BOOKKEEPING = {"data": False}
+_OPTIONAL = {"optional": True}
 
 
 class RecordError(ValueError):
@@ -19,7 +33,7 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class ProcedureInfo:
-    """A procedure with every DESIGN.md data key, independent of storage."""
+    """A procedure with every DESIGN.md data key, independent of storage (field order = export order)."""
 
     code: str
     name: str
@@ -28,22 +42,30 @@ class ProcedureInfo:
     level: str = ""
     agency: str = ""
     where_to_file: str = ""
-    documents: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()  # the usual dossier, what most people need
+    special_cases: tuple[str, ...] = dataclasses.field(default=(), metadata=_OPTIONAL)  # "Trẻ bị bỏ rơi: ..."
     steps: tuple[str, ...] = ()
     processing_time: str = ""
     fees: str = ""
-    online: str = ""
+    online_level: str = ""  # one of ONLINE_LEVELS
+    online: str = ""  # where and how to file online (or why not)
     legal_basis: tuple[str, ...] = ()
     result: str = ""
     aliases: tuple[str, ...] = ()
     source_url: str = ""
     verified_on: str = ""
-    origin: str = dataclasses.field(default=ORIGIN_CURATED, compare=False)
+    notes: str = dataclasses.field(default="", metadata=_OPTIONAL)  # for staff only: provenance, doubts
+    origin: str = dataclasses.field(default=ORIGIN_CURATED, compare=False, metadata=_BOOKKEEPING)
 
     @property
     def title(self) -> str:
         """The name citizens recognise: short name when there is one."""
         return self.short_name or self.name
+
+    @property
+    def online_possible(self) -> bool:
+        """Whether any part of the procedure can be filed online."""
+        return self.online_level in ("partial", "full")
 
     def to_dict(self) -> dict:
         """The export form: DESIGN.md keys in order, lists as lists."""
@@ -51,8 +73,25 @@ class ProcedureInfo:
         return {key: list(data[key]) if key in LIST_KEYS else data[key] for key in DATA_KEYS}
 
     def empty_keys(self) -> list[str]:
-        """Keys whose value is empty (a complete curated record has none)."""
-        return [key for key in DATA_KEYS if not getattr(self, key)]
+        """Keys a complete entry fills but this one leaves empty."""
+        return [key for key in REQUIRED_FOR_COMPLETE if not getattr(self, key)]
+
+
+def _is_list(field: dataclasses.Field) -> bool:
+    return typing.get_origin(field.type) is tuple or str(field.type).startswith("tuple")
+
+
+DATA_FIELDS = tuple(field for field in dataclasses.fields(ProcedureInfo) if field.metadata.get("data", True))
+DATA_KEYS = tuple(field.name for field in DATA_FIELDS)
+LIST_KEYS = frozenset(field.name for field in DATA_FIELDS if _is_list(field))
+TEXT_KEYS = tuple(key for key in DATA_KEYS if key not in LIST_KEYS)
+REQUIRED_KEYS = ("code", "name")
+REQUIRED_FOR_COMPLETE = tuple(field.name for field in DATA_FIELDS if not field.metadata.get("optional"))
+
+
+def merge(old: ProcedureInfo, new: ProcedureInfo, keys: Collection[str]) -> ProcedureInfo:
+    """`old` with the fields in `keys` taken from `new` (a file that lacks a column leaves it unchanged)."""
+    return dataclasses.replace(old, origin=new.origin, **{key: getattr(new, key) for key in keys if key in DATA_KEYS})
 
 
 def _text(value: object, where: str, key: str, lenient: bool = False) -> str:
@@ -63,6 +102,8 @@ def _text(value: object, where: str, key: str, lenient: bool = False) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) and value.bit_length() > 128:  # str() of a 5,000-digit number raises
+            raise RecordError(f"{where}, field '{key}': a number too large to be a value")
         return str(value)
     if not isinstance(value, str):
         raise RecordError(f"{where}, field '{key}': expected text, got {type(value).__name__}")
@@ -91,7 +132,7 @@ def _items(value: object, where: str, key: str, lenient: bool = False) -> tuple[
 
 
 def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> ProcedureInfo:
-    """Validate one raw mapping (from YAML, JSON, CSV or XLSX) into a ProcedureInfo."""
+    """Validate one raw mapping (from YAML, JSON, CSV or XLSX) into a ProcedureInfo; absent keys are empty."""
     if not isinstance(raw, dict):
         raise RecordError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
     unknown = sorted(str(key) for key in raw if key not in DATA_KEYS)
@@ -102,12 +143,10 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
     if isinstance(raw.get("code"), float):
         # 1.001190 typed as a number loses its last zero: the code must be text.
         raise RecordError(f"{where}, field 'code': write the code as text (e.g. '1.001190'), not a number")
-    values: dict[str, object] = {}
-    for key in DATA_KEYS:
-        if key in LIST_KEYS:
-            values[key] = _items(raw.get(key), where, key, lenient)
-        else:
-            values[key] = _text(raw.get(key), where, key, lenient)
+    values = {
+        key: _items(raw.get(key), where, key, lenient) if key in LIST_KEYS else _text(raw.get(key), where, key, lenient)
+        for key in DATA_KEYS
+    }
     for key in REQUIRED_KEYS:
         if not values[key]:
             raise RecordError(f"{where}, field '{key}': required")
@@ -119,10 +158,10 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
             date.fromisoformat(verified)
         except ValueError:
             raise RecordError(f"{where}, field 'verified_on': '{verified}' is not a date YYYY-MM-DD") from None
+    level = str(values["online_level"])
+    if level and level not in ONLINE_LEVELS:
+        raise RecordError(f"{where}, field 'online_level': '{level}' must be one of {', '.join(ONLINE_LEVELS)}")
     return ProcedureInfo(origin=origin, **values)  # type: ignore[arg-type]
-
-
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -138,13 +177,17 @@ class OfficeInfo:
     province: str = ""
     commune: str = ""
     notes: str = ""
+    # The agencies whose dossiers this office receives ("UBND cấp xã", "Công an cấp xã"); empty means the
+    # commune People's Committee's procedures only, as at most one-stop centres.
+    agencies: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        """The export form."""
-        return asdict(self)
+        """The export form (lists as lists)."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
 
 OFFICE_KEYS = tuple(field.name for field in dataclasses.fields(OfficeInfo))
+OFFICE_LIST_KEYS = frozenset(field.name for field in dataclasses.fields(OfficeInfo) if _is_list(field))
 
 
 def parse_office(raw: object, where: str) -> OfficeInfo:
@@ -154,11 +197,14 @@ def parse_office(raw: object, where: str) -> OfficeInfo:
     unknown = sorted(str(key) for key in raw if key not in OFFICE_KEYS)
     if unknown:
         raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected {', '.join(OFFICE_KEYS)})")
-    values = {key: _text(raw.get(key), where, key) for key in OFFICE_KEYS}
-    if not SLUG_PATTERN.match(values["slug"]):
+    values: dict[str, object] = {
+        key: _items(raw.get(key), where, key) if key in OFFICE_LIST_KEYS else _text(raw.get(key), where, key)
+        for key in OFFICE_KEYS
+    }
+    if not SLUG_PATTERN.match(str(values["slug"])):
         raise RecordError(f"{where}, field 'slug': '{values['slug']}' must be 1-40 of a-z 0-9 - (e.g. xa-dray-sap)")
     if not values["name"]:
         raise RecordError(f"{where}, field 'name': required")
-    if values["map_url"] and not values["map_url"].startswith(("https://", "http://")):
+    if values["map_url"] and not str(values["map_url"]).startswith(("https://", "http://")):
         raise RecordError(f"{where}, field 'map_url': must be a web link")
-    return OfficeInfo(**values)
+    return OfficeInfo(**values)  # type: ignore[arg-type]

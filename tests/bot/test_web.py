@@ -214,7 +214,7 @@ def test_inbox_groups_unanswered_questions_and_turns_one_into_an_alias(site):
 def test_spreadsheet_upload_validates_all_or_nothing(site):
     client, app = site
     login(client)
-    from knowledge.models import DATA_KEYS
+    from knowledge.records import DATA_KEYS
 
     filler = "," * (len(DATA_KEYS) - 3)
     header = "code,name,verified_on," + ",".join(key for key in DATA_KEYS if key not in ("code", "name", "verified_on"))
@@ -257,6 +257,7 @@ def test_admin_edits_are_validated_like_imports(site):
         "documents": "5",
         "steps": "[]",
         "legal_basis": "[]",
+        "special_cases": "[]",
         "origin": "curated",
     }
     refused = client.post("/admin/procedure/create", data=form, headers={"Origin": "http://testserver"})

@@ -1,6 +1,7 @@
 """Import and export: round trips, all-or-nothing spreadsheets, errors that name file, row and field."""
 
 import csv
+import io
 import json
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 
 from knowledge.db import load_procedures, write_procedures
 from knowledge.importer import ImportFileError, export, export_text, read_file
-from knowledge.models import DATA_KEYS
+from knowledge.records import DATA_KEYS
 
 
 def test_bundled_data_is_seeded_into_an_empty_database(engine, bundled):
@@ -55,6 +56,7 @@ def _csv_with(tmp_path, rows, header=DATA_KEYS):
         writer.writerow(header)
         for code, name, aliases, verified in rows:
             row = dict.fromkeys(header, "x") | {
+                "online_level": "full",
                 "code": code,
                 "name": name,
                 "aliases": aliases,
@@ -93,14 +95,58 @@ def test_row_errors_name_row_and_field(tmp_path, rows, message):
         read_file(_csv_with(tmp_path, rows))
 
 
-def test_unknown_and_missing_columns_are_named(tmp_path):
+def test_unknown_columns_and_missing_required_columns_are_named(tmp_path):
     path = tmp_path / "kb.csv"
     path.write_text(",".join(DATA_KEYS) + ",phone\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match=r"row 1, column 'phone'"):
         read_file(path)
-    # a missing column would blank that field of every procedure: refused
-    with pytest.raises(ImportFileError, match=r"row 1: missing column 'documents'"):
-        read_file(_csv_with(tmp_path, [], header=tuple(key for key in DATA_KEYS if key != "documents")))
+    with pytest.raises(ImportFileError, match=r"row 1: missing column 'name'"):
+        read_file(_csv_with(tmp_path, [], header=tuple(key for key in DATA_KEYS if key != "name")))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_an_export_made_before_a_field_existed_still_imports_and_keeps_that_field(engine, tmp_path, fmt):
+    """A spreadsheet from an older version lacks the newer columns: those fields stay as they are."""
+    before = {info.code: info for info in load_procedures(engine)}
+    path = tmp_path / f"old.{fmt}"
+    export(load_procedures(engine), str(path))
+    newer = ("special_cases", "online_level", "notes")
+    if fmt == "json":
+        items = json.loads(path.read_text(encoding="utf-8"))
+        for item in items:
+            item["fees"] = item["fees"] + " (sửa)"
+            for key in newer:
+                item.pop(key)
+        path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    else:
+        if fmt == "xlsx":
+            sheet = load_workbook(path).active
+            rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        else:
+            rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines(keepends=True)))
+            rows = [row for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))]
+        keep = [index for index, name in enumerate(rows[0]) if name not in newer]
+        fees = rows[0].index("fees")
+        rows = [rows[0]] + [[*row[:fees], row[fees] + " (sửa)", *row[fees + 1 :]] for row in rows[1:]]
+        rows = [[row[index] for index in keep] for row in rows]
+        if fmt == "xlsx":
+            workbook = Workbook()
+            for row in rows:
+                workbook.active.append(row)
+            workbook.save(path)
+        else:
+            with path.open("w", encoding="utf-8-sig", newline="") as handle:
+                csv.writer(handle).writerows(rows)
+    read = read_file(path)
+    result = write_procedures(engine, read.procedures, given=read.given)
+    assert len(result.updated) == len(before)
+    for info in load_procedures(engine):
+        assert info.fees == before[info.code].fees + " (sửa)"
+        assert (info.online_level, info.special_cases, info.notes) == (
+            before[info.code].online_level,
+            before[info.code].special_cases,
+            before[info.code].notes,
+        )
 
 
 def test_a_row_with_more_cells_than_columns_is_refused(tmp_path):
@@ -114,7 +160,7 @@ def _xlsx(tmp_path, rows):
     workbook = Workbook()
     workbook.active.append(list(DATA_KEYS))
     for values in rows:
-        defaults = {"verified_on": "2026-11-22", "source_url": "https://dichvucong.gov.vn"}
+        defaults = {"verified_on": "2026-11-22", "source_url": "https://dichvucong.gov.vn", "online_level": "none"}
         workbook.active.append([values.get(key, defaults.get(key, "x")) for key in DATA_KEYS])
     path = tmp_path / "kb.xlsx"
     workbook.save(path)

@@ -1,0 +1,43 @@
+"""Database schema: migrations bring old databases up to date, and match the models exactly."""
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from knowledge.db import _alembic_config, init_db, load_procedures, make_engine, schema_revisions
+
+
+def _differences(engine) -> list:
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+
+
+def test_migrations_alone_build_the_schema_the_models_describe(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+    assert _differences(engine) == []
+    current, head = schema_revisions(engine)
+    assert current == head
+
+
+def test_a_database_of_the_first_release_is_upgraded_and_keeps_its_rows(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        connection.execute(sa.text("DROP TABLE alembic_version"))  # the first release had no migrations
+        connection.execute(
+            sa.text(
+                "INSERT INTO procedure (code, name, short_name, field, level, agency, where_to_file, documents, "
+                "steps, processing_time, fees, online, legal_basis, result, source_url, verified_on, origin, "
+                "updated_at) VALUES ('9.000001', 'Thủ tục cũ', '', '', 'Cấp xã', '', '', '[\"Tờ khai\"]', '[]', "
+                "'', '', 'Có', '[]', '', '', '', 'curated', '2026-01-01 00:00:00')"
+            )
+        )
+    assert schema_revisions(engine)[0] == "0001"
+    assert init_db(engine) == 0  # not empty: nothing seeded over the commune's own data
+    assert _differences(engine) == []
+    (old,) = load_procedures(engine)
+    assert (old.code, old.documents, old.special_cases, old.online_level) == ("9.000001", ("Tờ khai",), (), "")
