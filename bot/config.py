@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma separated); none by default.
+    trusted_proxies: str = ""
     # Extra normalisation terms (YAML mapping "citizen term: official term") that staff maintain.
     terms_file: str | None = None
     # Telegram user ids allowed to use /reload and /stats, comma separated.
@@ -26,6 +28,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Salt for hashing user ids in the query log; set it in production so hashes cannot be reversed.
     log_salt: SecretStr = SecretStr("tthc-bot")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """TTHC_TRUSTED_PROXIES as a list of addresses or networks."""
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @property
     def staff_id_set(self) -> frozenset[int]:

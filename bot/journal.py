@@ -6,7 +6,7 @@ import logging
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.dialog import Event, Incoming
+from bot.conversation import Event, Incoming
 from knowledge.models import Feedback, QueryLog
 
 logger = logging.getLogger(__name__)

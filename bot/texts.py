@@ -4,8 +4,11 @@ Messages are written in a small safe HTML subset (<b>, <i>, <a href>) that Teleg
 display as is and the terminal strips; everything that does not come from this module is escaped.
 """
 
+import html
+import re
 from datetime import date
 from html import escape
+from urllib.parse import urlsplit
 
 from knowledge.records import OfficeInfo, ProcedureInfo
 
@@ -56,7 +59,11 @@ AFTER_NONE_OF_THESE = (
 NOT_FOUND = (
     "Xin lỗi, mình chưa tìm thấy thủ tục phù hợp với câu hỏi này. "
     "Mình đã ghi lại để cán bộ bổ sung.\n"
-    "Bạn thử hỏi ngắn gọn tên việc cần làm, ví dụ <i>đăng ký tạm trú</i>, <i>chứng thực bản sao</i>."
+    "Bạn thử hỏi ngắn gọn tên việc cần làm, ví dụ <i>đăng ký tạm trú</i>, <i>chứng thực bản sao</i>"
+)
+NOT_FOUND_PORTAL = (
+    ', hoặc tìm «{keywords}» trên <a href="https://dichvucong.gov.vn">Cổng Dịch vụ công quốc gia</a> '
+    "(ô tìm kiếm thủ tục hành chính)."
 )
 NOT_FOUND_SUGGESTIONS = "Có thể bạn muốn hỏi:"
 BROWSE_BUTTON = "📚 Xem theo lĩnh vực"
@@ -74,15 +81,25 @@ FEEDBACK_THANKS_DOWN = (
 )
 ERROR_APOLOGY = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
 TOO_LONG_NOTE = "(Tin nhắn dài quá, mình chỉ đọc phần đầu.)"
-SOURCE_LINE = 'Nguồn: <a href="{url}">Cơ sở dữ liệu quốc gia về TTHC</a>, kiểm tra ngày {verified}.'
-SOURCE_LINE_NO_URL = "Nguồn: Cơ sở dữ liệu quốc gia về TTHC, kiểm tra ngày {verified}."
-CHECK_NOTE = "Thông tin để tham khảo; hãy đối chiếu trên dichvucong.gov.vn hoặc hỏi cán bộ một cửa."
-NATIONAL_RECORD_NOTE = "Thông tin lấy tự động từ bản ghi quốc gia, chưa được cán bộ biên tập."
+SOURCE_NATIONAL = 'Nguồn: <a href="{url}">Cơ sở dữ liệu quốc gia về TTHC</a>, cập nhật {verified}.'
+SOURCE_OTHER = 'Nguồn: <a href="{url}">{host}</a>, cập nhật {verified}.'
+SOURCE_NONE = "Thông tin do cán bộ biên soạn, cập nhật {verified}."
+NATIONAL_RECORD_NOTE = "Thông tin lấy tự động từ Cổng Dịch vụ công quốc gia, chưa được cán bộ xã biên tập."
 CODE_LINE = "Mã thủ tục {code} · {level} · {field}"
+NOT_AT_COMMUNE = "ℹ️ Thủ tục này không làm ở xã, phường: do <b>{agency}</b> ({level}) giải quyết."
+SPECIAL_CASES_BUTTON = "⚠️ Trường hợp đặc biệt"
+SPECIAL_CASES_HEADING = "⚠️ Trường hợp đặc biệt"
+SPECIAL_CASES_HINT = "Có {count} trường hợp đặc biệt (ủy quyền, mất giấy tờ…): bấm nút <i>Trường hợp đặc biệt</i>."
+MORE_DOCUMENTS = "… và {count} giấy tờ khác: bấm <i>📄 Hồ sơ</i>."
+SUMMARY_LABELS = {"where": "📍 Nơi nộp", "time": "⏱ Thời gian", "fees": "💰 Lệ phí"}
+SUMMARY_DOCUMENTS = 4
+OFFICE_FILE_HERE = "🏢 Nộp tại {name}"
+OFFICE_NOT_HERE = "🏢 Thủ tục này do <b>{agency}</b> tiếp nhận, không nộp tại {name}."
+OFFICE_ONLINE = "🌐 Hoặc nộp trực tuyến: {online}"
 STAFF_ONLY = "Lệnh này chỉ dành cho cán bộ quản trị."
 RELOADED = "Đã nạp lại cơ sở tri thức: {count} thủ tục."
 STATS = (
-    "<b>Thống kê hôm nay</b>\n"
+    "<b>Thống kê {period}</b>\n"
     "Câu hỏi: {questions}\nTrả lời được: {answered_share}\nLượt mở từ QR/đường dẫn: {opens}\n"
     "<b>Chưa trả lời được nhiều nhất</b>\n{unanswered}\n"
     "<b>Lượt quét QR theo nơi tiếp nhận và thủ tục</b>\n{by_office}"
@@ -111,44 +128,91 @@ def _numbered(items: tuple[str, ...]) -> str:
     return "\n".join(f"{number}. {escape(item)}" for number, item in enumerate(items, start=1))
 
 
+MISSING = "Chưa có thông tin; hãy hỏi Trung tâm Phục vụ hành chính công xã, phường."
+
+
 def facet_body(info: ProcedureInfo, facet: str) -> str:
     """One facet of a procedure, escaped, ready under its heading."""
-    missing = "Chưa có thông tin; hãy hỏi Trung tâm Phục vụ hành chính công xã, phường."
     if facet == "documents":
-        return _bullets(info.documents) or missing
+        body = _bullets(info.documents) or MISSING
+        if info.special_cases:
+            body += "\n" + SPECIAL_CASES_HINT.format(count=len(info.special_cases))
+        return body
     if facet == "steps":
-        return _numbered(info.steps) or missing
+        return _numbered(info.steps) or MISSING
     value = {"where": info.where_to_file, "time": info.processing_time, "fees": info.fees, "online": info.online}
-    return escape(value[facet]) or missing
+    return escape(value[facet]) or MISSING
 
 
 def procedure_header(info: ProcedureInfo) -> str:
     """Name, code, level and field: always shown so citizens can check the official procedure."""
     line = CODE_LINE.format(code=escape(info.code), level=escape(info.level or "?"), field=escape(info.field or "?"))
-    return f"<b>{escape(info.name)}</b>\n<i>{line}</i>"
+    header = f"<b>{escape(info.name)}</b>\n<i>{line}</i>"
+    if info.level and not at_commune(info):
+        header += "\n" + NOT_AT_COMMUNE.format(agency=escape(info.agency or "?"), level=escape(info.level))
+    return header
+
+
+def at_commune(info: ProcedureInfo) -> bool:
+    """Whether the commune (its one-stop centre or its police) handles the procedure."""
+    return "xã" in info.level.lower() or "xã" in info.agency.lower()
 
 
 def source_footer(info: ProcedureInfo) -> str:
-    """Where the facts come from and when they were checked."""
+    """Where the facts come from and when they were checked (one line; national records say they are raw)."""
     verified = _format_date(info.verified_on)
-    if info.source_url.startswith(("https://", "http://")):
-        line = SOURCE_LINE.format(url=escape(info.source_url, quote=True), verified=verified)
+    url = info.source_url
+    host = (urlsplit(url).hostname or "") if url.startswith(("https://", "http://")) else ""
+    if host.endswith("dichvucong.gov.vn"):
+        line = SOURCE_NATIONAL.format(url=escape(url, quote=True), verified=verified)
+    elif host:
+        line = SOURCE_OTHER.format(url=escape(url, quote=True), host=escape(host), verified=verified)
     else:
-        line = SOURCE_LINE_NO_URL.format(verified=verified)
-    note = NATIONAL_RECORD_NOTE if info.origin != "curated" else CHECK_NOTE
-    return f"<i>{line}</i>\n<i>{note}</i>"
+        line = SOURCE_NONE.format(verified=verified)
+    if info.origin != "curated":
+        line += " " + NATIONAL_RECORD_NOTE
+    return f"<i>{line}</i>"
 
 
-def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office_block: str = "") -> str:
-    """The answer: header, the asked facets (or a summary), the office's details, the source."""
-    shown = facets or SUMMARY_FACETS
+def _summary(info: ProcedureInfo) -> str:
+    """What most people need, in a few lines: the usual documents, where, how long, how much."""
+    documents = info.documents[:SUMMARY_DOCUMENTS]
+    lines = [f"<b>{FACET_HEADINGS['documents']}</b>", _bullets(documents) or MISSING]
+    if len(info.documents) > len(documents):
+        lines.append(MORE_DOCUMENTS.format(count=len(info.documents) - len(documents)))
+    elif info.special_cases:
+        lines.append(SPECIAL_CASES_HINT.format(count=len(info.special_cases)))
+    for facet, label in SUMMARY_LABELS.items():
+        lines.append(f"<b>{label}:</b> {facet_body(info, facet)}")
+    return "\n".join(lines)
+
+
+def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office: OfficeInfo | None = None) -> str:
+    """The answer: header, the asked facets (or a short summary), the scanned office when asked where, the source."""
     parts = [procedure_header(info)]
-    for facet in shown:
-        parts.append(f"<b>{FACET_HEADINGS[facet]}</b>\n{facet_body(info, facet)}")
-        if facet == "where" and office_block:
-            parts.append(office_block)
+    if facets:
+        parts.extend(f"<b>{FACET_HEADINGS[facet]}</b>\n{facet_body(info, facet)}" for facet in facets)
+    else:
+        parts.append(_summary(info))
+    if office is not None and (not facets or "where" in facets):
+        parts.append(office_block(office, info))
     parts.append(source_footer(info))
     return "\n\n".join(parts)
+
+
+def special_cases_section(info: ProcedureInfo) -> str:
+    """The special situations of a procedure under their heading."""
+    return f"<b>{SPECIAL_CASES_HEADING}</b>\n{_bullets(info.special_cases)}"
+
+
+def special_cases(info: ProcedureInfo) -> str:
+    """The message behind the "Trường hợp đặc biệt" button."""
+    return f"{procedure_header(info)}\n\n{special_cases_section(info)}"
+
+
+def not_found(keywords: str) -> str:
+    """The honest "not found", pointing to the national portal's search with the question's key words."""
+    return NOT_FOUND + (NOT_FOUND_PORTAL.format(keywords=escape(keywords)) if keywords else ".")
 
 
 OFFICE_GREETING = (
@@ -157,18 +221,36 @@ OFFICE_GREETING = (
     "<i>đăng ký kết hôn cần gì</i>."
 )
 UNKNOWN_OFFICE_NOTE = "(Mã QR này chỉ tới một nơi tiếp nhận chưa có trong hệ thống; bạn cứ hỏi trực tiếp nhé.)"
+POLICE_WORDS = ("công an",)
 
 
-def office_block(office: OfficeInfo, online: str) -> str:
-    """Where to file at the office the citizen scanned, plus the online option."""
-    lines = [f"<b>🏢 Nộp tại {escape(office.name)}</b>"]
+def _agency_kind(agency: str) -> str:
+    """Which desk of a commune handles an agency's dossiers: its police, or its one-stop centre."""
+    return "police" if any(word in agency.lower() for word in POLICE_WORDS) else "committee"
+
+
+def office_handles(office: OfficeInfo, info: ProcedureInfo) -> bool:
+    """Whether the office receives this procedure's dossiers (by the agencies it lists; by default the
+    commune People's Committee's, as at most one-stop centres)."""
+    if not at_commune(info):
+        return False
+    hosted = {_agency_kind(agency) for agency in office.agencies} or {"committee"}
+    return _agency_kind(info.agency) in hosted
+
+
+def office_block(office: OfficeInfo, info: ProcedureInfo) -> str:
+    """Where to file at the office the citizen scanned (or that this procedure is filed elsewhere)."""
+    if not office_handles(office, info):
+        agency = info.agency or info.where_to_file
+        return OFFICE_NOT_HERE.format(agency=escape(agency), name=escape(office.name))
+    lines = [f"<b>{OFFICE_FILE_HERE.format(name=escape(office.name))}</b>"]
     for label, value in (("Địa chỉ", office.address), ("Giờ làm việc", office.hours), ("Điện thoại", office.phone)):
         if value:
             lines.append(f"{label}: {escape(value)}")
     if office.map_url.startswith(("https://", "http://")):
         lines.append(f'<a href="{escape(office.map_url, quote=True)}">Xem bản đồ</a>')
-    if online and not online.lower().startswith(("không", "chỉ nộp trực tiếp")):
-        lines.append(f"🌐 Hoặc nộp trực tuyến: {escape(online)}")
+    if info.online_possible and info.online:
+        lines.append(OFFICE_ONLINE.format(online=escape(info.online)))
     return "\n".join(lines)
 
 
@@ -186,12 +268,14 @@ def stats_text(
     opens: int,
     unanswered: list[tuple[str, int]],
     by_office: list[tuple[str, str, int]] = (),
+    days: int = 1,
 ) -> str:
-    """The staff /stats message."""
+    """The staff /stats message, naming its period ("hôm nay", "7 ngày qua")."""
     share = f"{answered / questions:.0%}" if questions else "—"
     lines = "\n".join(f"• {escape(text)} ({count})" for text, count in unanswered) or NOTHING
     office_lines = "\n".join(f"• {escape(office)} · {escape(title)} ({count})" for office, title, count in by_office)
     return STATS.format(
+        period="hôm nay" if days <= 1 else f"{days} ngày qua",
         questions=questions, answered_share=share, opens=opens, unanswered=lines, by_office=office_lines or NOTHING
     )
 
@@ -249,3 +333,17 @@ ADMIN = {
     "marked": "Đã đánh dấu: {status}.",
     "forbidden": "Yêu cầu bị từ chối (nguồn không hợp lệ).",
 }
+
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')
+TAG_PATTERN = re.compile(r"</?(?:b|i|a)(?:\s[^>]*)?>")
+
+
+def plain(markup: str) -> str:
+    """The safe HTML subset as plain text (the terminal, Zalo): links keep their address."""
+    return html.unescape(TAG_PATTERN.sub("", _LINK.sub(r"\2 (\1)", markup)))
+
+
+def strip_tags(markup: str) -> str:
+    """The safe HTML subset without its tags (a fallback when a platform refuses the markup)."""
+    return html.unescape(TAG_PATTERN.sub("", markup))

@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, event, inspect
+from sqlalchemy import Connection, Engine, event, inspect, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine, delete, func, select
 
-from knowledge.models import Alias, Procedure, utcnow
+from knowledge.models import Alias, KnowledgeVersion, Office, Procedure, utcnow
 from knowledge.records import OFFICE_KEYS, ORIGIN_CURATED, OfficeInfo, ProcedureInfo, merge
 
 if TYPE_CHECKING:
@@ -118,6 +119,32 @@ def init_db(engine: Engine, seed: bool = True) -> int:
     return len(infos)
 
 
+_KNOWLEDGE_TABLES = (Procedure, Alias, Office)
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _count_knowledge_changes(session: OrmSession, _context: object, _instances: object) -> None:
+    """Every flush that touches procedures, aliases or offices moves the knowledge version, in the same
+    transaction, whoever writes (importer, admin, CLI): the running workers see it and reload."""
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if not any(isinstance(row, _KNOWLEDGE_TABLES) for row in touched):
+        return
+    moved = session.execute(
+        update(KnowledgeVersion)
+        .where(KnowledgeVersion.id == 1)
+        .values(version=KnowledgeVersion.version + 1, changed_at=utcnow())
+    )
+    if moved.rowcount == 0:
+        session.add(KnowledgeVersion(id=1, version=1))
+
+
+def knowledge_version(engine: Engine) -> int:
+    """The knowledge base's change counter (0 before the first change)."""
+    with Session(engine) as session:
+        version = session.exec(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)).first()
+    return version or 0
+
+
 def count_procedures(engine: Engine) -> int:
     """How many procedures the database holds."""
     with Session(engine) as session:
@@ -132,6 +159,16 @@ def load_procedures(engine: Engine) -> list[ProcedureInfo]:
             aliases[code].append(text)
         rows = session.exec(select(Procedure).order_by(Procedure.code)).all()
         return [row.to_info(aliases[row.code]) for row in rows]
+
+
+def load_procedure(engine: Engine, code: str) -> ProcedureInfo | None:
+    """One procedure with its aliases, or None."""
+    with Session(engine) as session:
+        row = session.get(Procedure, code)
+        if row is None:
+            return None
+        aliases = session.exec(select(Alias.text).where(Alias.procedure_code == code).order_by(Alias.id)).all()
+        return row.to_info(tuple(aliases))
 
 
 def _columns(info: ProcedureInfo) -> dict:

@@ -145,3 +145,22 @@ class InboxStatus(SQLModel, table=True):
     text: str = Field(primary_key=True, max_length=500)
     status: str = Field(default="open", max_length=10)  # open | done | ignored
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KnowledgeVersion(SQLModel, table=True):
+    """One row counting changes to procedures, aliases and offices: every worker compares it with the
+    version its index was built from, and reloads when it moved (a cheap query every few seconds)."""
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+    changed_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffSession(SQLModel, table=True):
+    """A staff login: the cookie carries a random token, the database its hash. Logging out, a password
+    change or a deleted account removes the row, which ends the session on every worker at once."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)

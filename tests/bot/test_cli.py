@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli import main
 from tests.conftest import DEV_QUERIES
 
 
@@ -24,14 +24,28 @@ def test_search_json_on_a_fresh_database(database_url, capsys):
     assert payload["results"][0]["code"] == "1.001193"
 
 
+def _stdin(data: bytes) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
 def test_search_jsonl_answers_one_line_per_question(database_url, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO("dang ky ket hon o dau\nxin chào\n"))
+    monkeypatch.setattr("sys.stdin", _stdin("dang ky ket hon o dau\nxin chào\n".encode()))
     code, out, _ = run(capsys, "search", "--jsonl", "--limit", "2")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [line["decision"] for line in lines] == ["answer", "none"]
     assert lines[0]["results"][0]["code"] == "1.000894"
     assert all(len(line["results"]) <= 2 for line in lines)
+
+
+def test_search_jsonl_never_stops_on_a_bad_line(database_url, capsys, monkeypatch):
+    bad = [b"\xff\xfe broken utf-8", b"ky ky", b"dnag ky ket hno " * 4, "\u0000 \ud7ff 🙏🙏🙏".encode(), b"x" * 20_000]
+    monkeypatch.setattr("sys.stdin", _stdin(b"\n".join([*bad, b"lam giay khai sinh"]) + b"\n"))
+    code, out, _ = run(capsys, "search", "--jsonl")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == len(bad) + 1
+    assert all(line["decision"] in ("answer", "clarify", "none") for line in lines)
+    assert lines[-1]["decision"] == "answer" and lines[-1]["results"][0]["code"] == "1.001193"
 
 
 def test_show_a_facet(database_url, capsys):
@@ -121,8 +135,8 @@ def test_bench_telegram_reports_updates_per_second(database_url, capsys):
 
 
 def test_link_prints_a_deep_link_that_opens_the_procedure(database_url, capsys, monkeypatch):
-    from bot.__main__ import build_app
-    from bot.dialog import Dialog, Incoming
+    from bot.app import build_app
+    from bot.conversation import Incoming
 
     monkeypatch.setenv("TTHC_TELEGRAM_BOT_USERNAME", "@tthc_xa_bot")
     code, out, _ = run(capsys, "link", "1.004873")
@@ -130,8 +144,7 @@ def test_link_prints_a_deep_link_that_opens_the_procedure(database_url, capsys, 
     link = out.strip()
     assert link.startswith("https://t.me/tthc_xa_bot?start=")
     payload = link.split("start=")[1]
-    dialog: Dialog = build_app().dialog
-    reply = dialog.handle(Incoming("telegram", "1", command="start", payload=payload))
+    reply = build_app().respond(Incoming("telegram", "1", command="start", payload=payload))
     assert "Mã thủ tục 1.004873" in reply.messages[0].html
 
 

@@ -2,20 +2,39 @@
 
 import pytest
 
-from bot.dialog import Dialog, Incoming
+from bot.catalog import Catalog
+from bot.conversation import Incoming
+from bot.dialog import Dialog
+from bot.stores import MemoryConversations
 from qr.links import encode_payload
 
 
+class Talk:
+    """The dialog with its conversations kept as the application keeps them (in memory)."""
+
+    def __init__(self, dialog: Dialog) -> None:
+        self.dialog = dialog
+        self.conversations = MemoryConversations()
+
+    def handle(self, incoming: Incoming):
+        from bot.conversation import Conversation
+
+        conversation = self.conversations.load(incoming.conversation_key) or Conversation()
+        reply = self.dialog.handle(incoming, conversation)
+        self.conversations.save(incoming.conversation_key, conversation)
+        return reply
+
+
 @pytest.fixture
-def dialog(index) -> Dialog:
-    return Dialog(index, popular=("1.001193", "1.000894", "2.000815", "1.004222"))
+def dialog(index) -> Talk:
+    return Talk(Dialog(Catalog.build(index, popular=("1.001193", "1.000894", "2.000815", "1.004222"))))
 
 
-def say(dialog: Dialog, text: str, user: str = "u1"):
+def say(dialog: Talk, text: str, user: str = "u1"):
     return dialog.handle(Incoming("test", user, text=text))
 
 
-def press(dialog: Dialog, data: str, user: str = "u1"):
+def press(dialog: Talk, data: str, user: str = "u1"):
     return dialog.handle(Incoming("test", user, button=data))
 
 
@@ -174,7 +193,7 @@ def test_field_lists_are_paged_to_fit_telegram(index):
     from dataclasses import replace as clone
 
     many = [clone(info, code=f"8.{n:06d}", field=f"Lĩnh vực {n:03d}") for n, info in enumerate(index.procedures * 3)]
-    big = Dialog(type(index)([*index.procedures, *many]))
+    big = Talk(Dialog(Catalog.build(type(index)([*index.procedures, *many]))))
     reply = big.handle(Incoming("test", "u", command="linhvuc"))
     buttons = datas(reply)
     assert len(buttons) <= 11 and buttons[-1].startswith("1:g:1")

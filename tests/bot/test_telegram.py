@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import Session, select
 from telegram import Update
 
-from bot.__main__ import build_app
-from bot.telegram import bot_api_urls, build_application, split_html
-from bot.telegram_loopback import LoopbackBotAPI
+from bot.app import build_app
+from bot.channels.telegram import bot_api_urls, build_application, split_html
+from bot.channels.telegram_loopback import LoopbackBotAPI
 from knowledge.models import Feedback, QueryLog
 from qr.links import encode_payload
 from tests.bot.telegram_html import telegram_html_errors
@@ -227,7 +227,7 @@ async def test_a_failing_send_is_caught_by_the_error_handler(telegram, caplog):
 
 async def test_commands_are_registered_in_vietnamese(telegram):
     application, api, _ = telegram
-    from bot.telegram import register_commands
+    from bot.channels.telegram import register_commands
 
     await register_commands(application)
     commands = api.sent("setMyCommands")[0]["commands"]

@@ -8,8 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from bot.__main__ import build_app, build_web
 from bot.accounts import create_user
+from bot.app import build_app
+from bot.server import build_web
 from knowledge.models import AuditLog, QueryLog
 from qr.links import encode_payload
 
@@ -63,7 +64,7 @@ def test_chat_answers_with_buttons_and_the_buttons_work(site):
 
 def test_office_context_from_the_page_address(site, capsys):
     client, app = site
-    from bot.__main__ import main
+    from bot.cli import main
 
     assert (
         main(

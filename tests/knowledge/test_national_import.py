@@ -2,7 +2,8 @@
 
 import pytest
 
-from bot.__main__ import build_app, main
+from bot.app import build_app
+from bot.cli import main
 from knowledge.db import load_procedures
 from tests.conftest import DEV_QUERIES, NATIONAL_RECORDS
 

@@ -5,8 +5,9 @@ import numpy as np
 import pypdfium2
 import pytest
 
-from bot.__main__ import build_app, main
-from bot.dialog import Incoming
+from bot.app import build_app
+from bot.cli import main
+from bot.conversation import Incoming
 
 
 def decode_all(image: np.ndarray) -> list[str]:
@@ -60,7 +61,7 @@ def office(database_url, monkeypatch, capsys):
 
 def open_link(link: str, user: str = "1"):
     payload = link.split("start=", 1)[1]
-    return build_app().dialog.handle(Incoming("telegram", user, command="start", payload=payload))
+    return build_app().respond(Incoming("telegram", user, command="start", payload=payload))
 
 
 def test_procedure_qr_png_decodes_to_a_link_that_opens_it(office, tmp_path, capsys):
@@ -76,10 +77,9 @@ def test_office_qr_sets_the_office_for_where_questions(office, tmp_path):
     assert main(["qr", "--office", office, "--out", str(target), "--caption", "Quét để hỏi thủ tục"]) == 0
     (link,) = decode_png(target)
     app = build_app()
-    dialog = app.dialog
-    greeting = dialog.handle(Incoming("telegram", "9", command="start", payload=link.split("start=")[1]))
+    greeting = app.respond(Incoming("telegram", "9", command="start", payload=link.split("start=")[1]))
     assert "Trung tâm Phục vụ hành chính công xã Thử Nghiệm" in greeting.messages[0].html
-    reply = dialog.handle(Incoming("telegram", "9", text="đăng ký kết hôn nộp ở đâu"))
+    reply = app.respond(Incoming("telegram", "9", text="đăng ký kết hôn nộp ở đâu"))
     html = reply.messages[0].html
     assert "1.000894" in html and "Số 1 đường Thử, xã Thử Nghiệm" in html and "7h30 - 17h00" in html
     assert "trực tuyến" in html

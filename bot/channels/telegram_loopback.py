@@ -123,8 +123,8 @@ async def measure_throughput(assistant: Any, updates: int = 400) -> dict[str, fl
     """Updates per second through the real Application (no rate limiter, no network), and the dialog alone."""
     from telegram import Update
 
-    from bot.dialog import Incoming
-    from bot.telegram import build_application
+    from bot.channels.telegram import build_application
+    from bot.conversation import Incoming
 
     api = LoopbackBotAPI()
     application = build_application(assistant, "123456:BENCH", request=api, rate_limit=False)
@@ -147,7 +147,7 @@ async def measure_throughput(assistant: Any, updates: int = 400) -> dict[str, fl
     ]
     start = time.perf_counter()
     for incoming in incomings:
-        assistant.decide(incoming)
+        assistant.respond(incoming)
     dialog_seconds = time.perf_counter() - start
     return {
         "updates": updates,

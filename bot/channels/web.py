@@ -1,45 +1,41 @@
-"""The web channel: the chat page and its JSON API, QR landing pages, and the staff admin (bot.admin).
+"""The web channel: the chat page and its JSON API, and the QR landing pages. The admin mounts beside it.
 
-A thin adapter like bot.telegram: the dialog decides, this module translates HTTP to Incoming and Reply
-to JSON. Every page is rendered server-side from local assets; nothing is loaded from a CDN.
+A thin adapter like bot.channels.telegram: the dialog decides, this module translates HTTP to Incoming and
+Reply to JSON. Every page is rendered server-side from local assets; nothing is loaded from a CDN.
 """
 
+import asyncio
 import logging
-import time
 from html import escape
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from bot import texts
-from bot.dialog import Dialog, Event, Incoming, Reply
+from bot.channels import Assistant, Capabilities
+from bot.conversation import Event, Incoming, Reply
+from bot.guards import ClientDisconnected, read_body
+from bot.stores import Rate, RateLimiter
 from qr.links import PayloadError, encode_payload, telegram_link
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "web"
-HERE = Path(__file__).parent
+CAPABILITIES = Capabilities(max_text=20_000, html=True, max_buttons=None)
+HERE = Path(__file__).resolve().parents[1]
 MAX_BODY_BYTES = 16 * 1024
-RATE_WINDOW_SECONDS = 10.0
-RATE_MAX_REQUESTS = 30  # per address and window: a person typing never comes close; a script does
+# A person asks at most every few seconds and taps a few buttons in a row; a script does far more.
+SESSION_RATE = Rate(burst=12, per_second=1.0)
+# A commune office or a school behind one address: 200 people asking every ten seconds is 20 a second.
+ADDRESS_RATE = Rate(burst=400, per_second=40.0)
 API_ERRORS = texts.API_ERRORS
-
-
-class WebAssistant(Protocol):
-    """What the web channel needs from the application."""
-
-    dialog: Dialog
-
-    def decide(self, incoming: Incoming) -> Reply: ...
-
-    def record(self, incoming: Incoming, reply: Reply) -> None: ...
 
 
 class ChatRequest(BaseModel):
@@ -59,6 +55,12 @@ class ChatRequest(BaseModel):
             raise ValueError("exactly one of text, button, start")
         return self
 
+    def incoming(self) -> Incoming:
+        """The dialog's view of the request."""
+        if self.start is not None:
+            return Incoming(CHANNEL, self.session_id, command="start", payload=self.start or None)
+        return Incoming(CHANNEL, self.session_id, text=self.text, button=self.button)
+
 
 def reply_json(reply: Reply) -> dict[str, Any]:
     """The API's reply shape: messages with flattened buttons."""
@@ -73,20 +75,29 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     }
 
 
-def _error(status: int, key: str) -> JSONResponse:
+def error_response(status: int, key: str) -> JSONResponse:
+    """An API error: a code for programs, a Vietnamese message for people."""
     return JSONResponse({"detail": {"code": key, "message": API_ERRORS[key]}}, status_code=status)
 
 
-def create_web_app(
-    assistant: WebAssistant,
-    *,
-    bot_username: str | None = None,
-    mounts: tuple[Any, ...] = (),
-) -> FastAPI:
-    """The FastAPI application of the public pages; `mounts` add the admin or a Telegram webhook."""
+def client_address(request: Request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For is applied before, by bot.guards)."""
+    return request.client.host if request.client else "?"
+
+
+def within_rate(limiter: RateLimiter, session_id: str, address: str) -> bool:
+    """One conversation first, then its address with a ceiling a whole office behind one NAT can live with."""
+    return limiter.allow(f"web:session:{session_id}", SESSION_RATE) and limiter.allow(
+        f"web:address:{address}", ADDRESS_RATE
+    )
+
+
+def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: tuple[Any, ...] = ()) -> FastAPI:
+    """The FastAPI application of the public pages; `mounts` add the admin and channel webhooks."""
     web = FastAPI(title="TTHC Bot", docs_url=None, redoc_url=None, openapi_url=None)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
+    bot_username = assistant.settings.telegram_bot_username
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("root", request.scope.get("root_path", "") + "/")
@@ -101,8 +112,7 @@ def create_web_app(
             return None
 
     def count_open(code: str | None, office: str | None, request: Request) -> None:
-        who = request.client.host if request.client else "web"
-        incoming = Incoming(CHANNEL, who, command="start")
+        incoming = Incoming(CHANNEL, client_address(request), command="start")
         event = Event(
             "deeplink", text=request.url.path, decision="answer" if code else "none", code=code, office=office
         )
@@ -112,70 +122,69 @@ def create_web_app(
     async def health() -> str:
         return "ok"
 
+    @web.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon")
+
     @web.get("/", response_class=HTMLResponse)
     async def chat_page(request: Request, p: str | None = None, o: str | None = None) -> HTMLResponse:
-        dialog = assistant.dialog
-        code = p if p in dialog.index.by_code else None
-        office = o if o in dialog.offices else None
+        catalog = assistant.catalog
+        code = p if catalog.procedure(p) else None
+        office = o if catalog.office(o) else None
         try:
             start = encode_payload(code, office) if (code or office) else ""
         except PayloadError:
             start = ""
         return page(request, "chat.html", start=start)
 
-    recent: dict[str, list[float]] = {}
-
-    def too_many(address: str) -> bool:
-        now = time.monotonic()
-        if len(recent) > 50_000:
-            recent.clear()
-        times = [moment for moment in recent.get(address, []) if now - moment < RATE_WINDOW_SECONDS]
-        times.append(now)
-        recent[address] = times
-        return len(times) > RATE_MAX_REQUESTS
-
     @web.post("/api/chat")
     async def chat(request: Request) -> Response:
-        if too_many(request.client.host if request.client else "?"):
-            return _error(429, "too_many")
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _error(413, "too_large")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return _error(413, "too_large")
+        body = await read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return error_response(413, "too_large")
         try:
             payload = ChatRequest.model_validate_json(body)
         except ValidationError as error:
             kinds = {item["type"] for item in error.errors()}
-            return _error(400, "bad_json" if "json_invalid" in kinds or "model_type" in kinds else "invalid")
-        if payload.start is not None:
-            incoming = Incoming(CHANNEL, payload.session_id, command="start", payload=payload.start or None)
-        else:
-            incoming = Incoming(CHANNEL, payload.session_id, text=payload.text, button=payload.button)
-        reply = assistant.decide(incoming)
-        await run_in_threadpool(assistant.record, incoming, reply)
-        return JSONResponse(reply_json(reply))
+            return error_response(400, "bad_json" if "json_invalid" in kinds or "model_type" in kinds else "invalid")
+        if not within_rate(rate_limiter, payload.session_id, client_address(request)):
+            return error_response(429, "too_many")
+        incoming = payload.incoming()
+
+        def respond_and_record() -> Reply:
+            reply = assistant.respond(incoming)
+            assistant.record(incoming, reply)
+            return reply
+
+        return JSONResponse(reply_json(await run_in_threadpool(respond_and_record)))
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(400, "invalid")
+        return error_response(400, "invalid")
+
+    @web.exception_handler(ClientDisconnected)
+    async def gone(request: Request, exc: ClientDisconnected) -> Response:
+        logger.info("client went away during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
+
+    @web.exception_handler(asyncio.TimeoutError)
+    async def slow(request: Request, exc: asyncio.TimeoutError) -> Response:
+        logger.info("request body too slow: %s %s", request.method, request.url.path)
+        return Response(status_code=408)
 
     @web.get("/p/{code}", response_class=HTMLResponse)
     async def procedure_page(request: Request, code: str, o: str | None = None) -> HTMLResponse:
-        dialog = assistant.dialog
-        info = dialog.index.by_code.get(code)
+        catalog = assistant.catalog
+        info = catalog.procedure(code)
         if info is None:
             return page(request, "not_found.html", 404, message=texts.WEB["not_found_procedure"])
-        office = dialog.offices.get(o or "")
+        office = catalog.office(o)
         sections = [
             (texts.FACET_HEADINGS[facet], texts.facet_body(info, facet))
             for facet in ("documents", "where", "time", "fees", "online", "steps")
         ]
         if office:
-            sections.insert(2, (texts.FACET_HEADINGS["where"], texts.office_block(office, info.online)))
+            sections.insert(2, (texts.FACET_HEADINGS["where"], texts.office_block(office, info)))
         sections += [
             (texts.WEB["legal_basis"], escape("\n".join(info.legal_basis))),
             (texts.WEB["result"], escape(info.result)),
@@ -194,11 +203,11 @@ def create_web_app(
 
     @web.get("/o/{slug}", response_class=HTMLResponse)
     async def office_page(request: Request, slug: str) -> HTMLResponse:
-        dialog = assistant.dialog
-        office = dialog.offices.get(slug)
+        catalog = assistant.catalog
+        office = catalog.office(slug)
         if office is None:
             return page(request, "not_found.html", 404, message=texts.WEB["not_found_office"])
-        procedures = [dialog.index.by_code[code] for code in dialog.popular if code in dialog.index.by_code]
+        procedures = [info for code in catalog.popular if (info := catalog.procedure(code))]
         await run_in_threadpool(count_open, None, office.slug, request)
         map_url = office.map_url if office.map_url.startswith(("https://", "http://")) else ""
         return page(

@@ -1,17 +1,20 @@
-"""python-telegram-bot adapter: Update -> Incoming, Reply -> HTML messages with inline keyboards.
+"""Telegram (python-telegram-bot): Update -> Incoming, Reply -> HTML messages with inline keyboards.
 
 Thin by design: the dialog decides, this module only translates and sends. Platform rules it keeps:
 HTML parse mode with everything escaped by bot.texts, messages under 4,096 characters split on line
-boundaries, callback data under 64 bytes (bot.dialog), every callback query answered.
+boundaries, callback data under 64 bytes (bot.conversation), every callback query answered. Polling, or a
+webhook on the web server whose secret header is checked before the body is read.
 """
 
 import asyncio
 import hmac
 import html
+import json
 import logging
-import re
+import secrets
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -35,26 +38,21 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import texts
-from bot.dialog import Button, Incoming, Message, Reply
+from bot.channels import Assistant, Capabilities
+from bot.conversation import Button, Incoming, Message, Reply
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+CAPABILITIES = Capabilities(max_text=MAX_TEXT, html=True, max_buttons=None)
 SEND_ATTEMPTS = 3
-_TAG = re.compile(r"</?(?:b|i|a)(?:\s[^>]*)?>")
-
-
-class Assistant(Protocol):
-    """What the channel needs from the application (built by the composition root)."""
-
-    def decide(self, incoming: Incoming) -> Reply: ...
-
-    def record(self, incoming: Incoming, reply: Reply) -> None: ...
-
-    def reload(self) -> int: ...
-
-    def stats_text(self) -> str: ...
+MAX_WEBHOOK_BODY = 1024 * 1024  # Telegram's updates are a few KB; anything near this is not from Telegram
+ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
+_TAG = texts.TAG_PATTERN
 
 
 def _utf16_length(text: str) -> int:
@@ -99,12 +97,17 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
 
 
 async def _send(send: Callable[[], Awaitable[object]]) -> None:
-    """Send, retrying on flood control and passing network trouble; a bad request is not retried."""
+    """Send, retrying on flood control and passing network trouble; a bad request is not retried.
+
+    After the last attempt the error is raised, so the error handler logs it: nothing is dropped silently.
+    """
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             await send()
             return
         except RetryAfter as error:  # the rate limiter retries too; this covers a limit hit regardless
+            if attempt == SEND_ATTEMPTS:
+                raise
             delay = error.retry_after
             await asyncio.sleep(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay))
         except BadRequest:
@@ -115,7 +118,7 @@ async def _send(send: Callable[[], Awaitable[object]]) -> None:
             await asyncio.sleep(0.5 * attempt)
 
 
-class TelegramChannel:
+class TelegramHandlers:
     """Handlers that turn Telegram updates into dialog events and replies into messages."""
 
     def __init__(self, assistant: Assistant, staff_ids: frozenset[int] = frozenset()) -> None:
@@ -142,12 +145,12 @@ class TelegramChannel:
                         if "parse" not in str(error).lower():
                             raise
                         # Should never happen (everything is escaped); if it does, the citizen still gets text.
-                        await context.bot.send_message(chat_id, html.unescape(_TAG.sub("", part)), reply_markup=markup)
+                        await context.bot.send_message(chat_id, texts.strip_tags(part), reply_markup=markup)
 
                 await _send(send)
 
     async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
-        reply = self.assistant.decide(incoming)
+        reply = await asyncio.to_thread(self.assistant.respond, incoming)
         chat = update.effective_chat
         if chat is not None:
             await self.deliver(chat.id, reply, context)
@@ -263,61 +266,106 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
     application = builder.build()
-    TelegramChannel(assistant, staff_ids).register(application)
+    TelegramHandlers(assistant, staff_ids).register(application)
     return application
 
 
-async def serve(application: Application, *, webhook_url: str | None, webhook_secret: str | None) -> None:
-    """Run the bot in this event loop until cancelled, beside the web server.
+class TelegramChannel:
+    """Telegram beside the web server: long polling, or a webhook route checked before it is read."""
 
-    Telegram being unreachable (or the token revoked) must not take the web chat down: start-up is
-    retried with a growing pause, and failures are logged. Polling fetches updates itself; in webhook
-    mode the web server hands them over through `webhook_handler`.
-    """
-    delay = 5.0
-    while True:
+    name = CHANNEL
+
+    def __init__(
+        self, application: Application, *, webhook_url: str | None = None, webhook_secret: str | None = None
+    ) -> None:
+        self.application = application
+        self.webhook_url = webhook_url
+        # Never accept unsigned updates: without a configured secret, make one and give it to Telegram.
+        self.webhook_secret = (webhook_secret or secrets.token_urlsafe(32)) if webhook_url else None
+
+    def mount(self, web: "FastAPI") -> None:
+        """In webhook mode, the route Telegram posts updates to."""
+        if not self.webhook_url:
+            return
+        from fastapi import Request
+        from fastapi.responses import Response
+
+        path = urlsplit(self.webhook_url).path or "/telegram"
+
+        @web.post(path, include_in_schema=False)
+        async def telegram_webhook(request: Request) -> Response:
+            return Response(status_code=await self.receive(request))
+
+    async def receive(self, request: "Request") -> int:
+        """One webhook call: the secret header first, then a bounded body, then a safe parse; an HTTP status."""
+        header = request.headers.get("X-Telegram-Bot-Api-Secret-Token") or ""
+        assert self.webhook_secret is not None
+        if not hmac.compare_digest(header.encode(), self.webhook_secret.encode()):
+            return 403
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
+            return 413
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_WEBHOOK_BODY:
+                return 413
         try:
-            await application.initialize()
-            break
-        except (NetworkError, TimedOut) as error:
-            logger.error("Telegram is unreachable (%s); retrying in %.0f s", error, delay)
-        except Exception:
-            logger.exception("Telegram start-up failed; retrying")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 300.0)
-    try:
-        await register_commands(application)
-        await application.start()
-        if webhook_url:
-            await application.bot.set_webhook(webhook_url, secret_token=webhook_secret, allowed_updates=ALLOWED)
-        else:
-            await application.updater.start_polling(allowed_updates=ALLOWED)
-        await asyncio.Event().wait()  # until cancelled
-    finally:
-        if application.updater and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
+            data = json.loads(body)
+            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
+        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):
+            update = None
+        if update is None:
+            return 400
+        await self.application.update_queue.put(update)
+        return 200
 
+    async def run(self) -> None:
+        """Run the bot in this event loop until cancelled, beside the web server.
 
-ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
-
-
-def webhook_handler(application: Application, secret: str | None) -> Callable[[dict, str | None], Awaitable[bool]]:
-    """A function the web server calls with a webhook body and its secret header; False when refused."""
-
-    if not secret:
-        raise ValueError("webhook mode needs a secret token")
-
-    async def feed(body: dict, header_secret: str | None) -> bool:
-        if not header_secret or not hmac.compare_digest(header_secret.encode(), secret.encode()):
-            return False
+        Telegram being unreachable (or the token revoked) must not take the web chat down: start-up is
+        retried with a growing pause, and failures are logged.
+        """
+        application = self.application
+        delay = 5.0
+        while True:
+            try:
+                await application.initialize()
+                break
+            except (NetworkError, TimedOut) as error:
+                logger.error("Telegram is unreachable (%s); retrying in %.0f s", error, delay)
+            except Exception:
+                logger.exception("Telegram start-up failed; retrying")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
         try:
-            update = Update.de_json(body, application.bot)
-        except Exception:  # a malformed body is refused, never raised into the web server
-            return False
-        await application.update_queue.put(update)
-        return True
+            await register_commands(application)
+            await application.start()
+            if self.webhook_url:
+                await application.bot.set_webhook(
+                    self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED
+                )
+            else:
+                await application.updater.start_polling(allowed_updates=ALLOWED)
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            if application.updater and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
 
-    return feed
+
+def from_settings(assistant: Assistant) -> TelegramChannel | None:
+    """The Telegram channel when TTHC_TELEGRAM_TOKEN is set."""
+    settings = assistant.settings
+    if settings.telegram_token is None:
+        return None
+    application = build_application(
+        assistant,
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        staff_ids=settings.staff_id_set,
+    )
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    return TelegramChannel(application, webhook_url=settings.telegram_webhook_url, webhook_secret=secret)

@@ -1,0 +1,60 @@
+"""The staff admin at /admin (sqladmin): login, procedures, aliases, offices, spreadsheets, the unanswered
+inbox, the dashboard. `setup_admin` returns a function that mounts it on the web server."""
+
+from pathlib import Path
+from typing import Any
+
+from sqladmin import Admin
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot import texts
+from bot.admin.auth import StaffAuth
+from bot.admin.base import AdminApp
+from bot.admin.dashboard import DashboardCsvView, DashboardView
+from bot.admin.inbox import InboxView
+from bot.admin.spreadsheet import SpreadsheetDownloadView, SpreadsheetView
+from bot.admin.views import AliasAdmin, AuditAdmin, OfficeAdmin, ProcedureAdmin, StaffUserAdmin
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MODEL_VIEWS = (ProcedureAdmin, AliasAdmin, OfficeAdmin, StaffUserAdmin, AuditAdmin)
+PAGES = (DashboardView, DashboardCsvView, InboxView, SpreadsheetView, SpreadsheetDownloadView)
+
+
+def same_origin(request: Request) -> bool:
+    """CSRF defence for the admin: unsafe requests must come from this site (Origin, else Referer). Behind a
+    trusted proxy the scheme is the forwarded one (bot.guards), so an https site compares as https."""
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if origin:
+        return origin == base
+    referer = request.headers.get("referer", "")
+    return referer == base or referer.startswith(base + "/")
+
+
+def setup_admin(app: AdminApp, secret_key: str, https_only: bool):
+    """A function that mounts the admin on a FastAPI app, with the CSRF origin check."""
+
+    def mount(web: Any) -> None:
+        @web.middleware("http")
+        async def check_origin(request: Request, call_next: Any) -> Response:
+            if request.url.path.startswith("/admin") and request.method in UNSAFE_METHODS and not same_origin(request):
+                return Response(texts.ADMIN["forbidden"], status_code=403)
+            return await call_next(request)
+
+        auth = StaffAuth(app.engine, app.login_throttle, secret_key, https_only)
+        admin = Admin(
+            web,
+            app.engine,
+            title=texts.ADMIN["title"],
+            base_url="/admin",
+            templates_dir=str(TEMPLATES),
+            authentication_backend=auth,
+        )
+        auth.templates = admin.templates
+        for view in (*MODEL_VIEWS, *PAGES):
+            view.app = app
+            admin.add_view(view)
+
+    return mount

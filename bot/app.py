@@ -1,0 +1,171 @@
+"""The composition root: builds settings, database, stores, the catalogue and the dialog, once.
+
+Commands and channels receive an App and use what they need; nothing heavy is built before it is asked
+for (the search index is built on first use, so `tthc office list` never builds it).
+"""
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from bot.catalog import Catalog, popular_codes
+from bot.config import Settings
+from bot.conversation import Conversation, Incoming, Reply
+from bot.dialog import Dialog
+from bot.journal import record
+from bot.stores import (
+    ConversationStore,
+    LoginThrottle,
+    MemoryConversations,
+    MemoryLoginThrottle,
+    MemoryRateLimiter,
+    RateLimiter,
+)
+from bot.texts import stats_text
+from knowledge.db import (
+    answered_counts,
+    deeplink_opens,
+    init_db,
+    knowledge_version,
+    load_offices,
+    load_procedures,
+    make_engine,
+    query_stats,
+)
+from knowledge.normalize import Lexicon
+from knowledge.search import SearchIndex, bundled_popularity
+
+logger = logging.getLogger(__name__)
+
+KNOWLEDGE_CHECK_SECONDS = 2.0  # how stale a worker's index may be after another process changed the data
+
+
+class SetupError(Exception):
+    """The application cannot start with these settings; the message says why in one line."""
+
+
+class App:
+    """Everything a command or a channel needs, built once from the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        lexicon: Lexicon,
+        *,
+        conversations: ConversationStore,
+        rate_limiter: RateLimiter,
+        login_throttle: LoginThrottle,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.lexicon = lexicon
+        self.conversations = conversations
+        self.rate_limiter = rate_limiter
+        self.login_throttle = login_throttle
+        self._dialog: Dialog | None = None
+        self._built_version = -1
+        self._checked_at = 0.0
+        self._reload_lock = threading.Lock()
+
+    # -- the knowledge base, built on first use ----------------------------------------------------------
+
+    @property
+    def dialog(self) -> Dialog:
+        """The dialog over the current catalogue (built on first use)."""
+        if self._dialog is None:
+            self.reload()
+        assert self._dialog is not None
+        return self._dialog
+
+    @property
+    def catalog(self) -> Catalog:
+        """The current snapshot: index, offices, popular procedures."""
+        return self.dialog.catalog
+
+    @property
+    def index(self) -> SearchIndex:
+        """The live search index."""
+        return self.catalog.index
+
+    def reload(self) -> int:
+        """Rebuild the catalogue from the database (after an import or a staff edit); returns procedures."""
+        with self._reload_lock:
+            version = knowledge_version(self.engine)
+            popularity = answered_counts(self.engine) or bundled_popularity()
+            index = SearchIndex(load_procedures(self.engine), self.lexicon, popularity)
+            offices = {office.slug: office for office in load_offices(self.engine)}
+            catalog = Catalog.build(index, popular_codes(popularity), offices)
+            if self._dialog is None:
+                self._dialog = Dialog(catalog)
+            else:
+                self._dialog.catalog = catalog  # one assignment: a request sees the old or the new, whole
+            self._built_version = version
+            self._checked_at = time.monotonic()
+            return len(index)
+
+    def reload_if_changed(self) -> bool:
+        """Reload when another process (an import, an admin edit on another worker) changed the knowledge
+        base since this catalogue was built; checks the database at most every few seconds."""
+        now = time.monotonic()
+        if self._dialog is None or now - self._checked_at < KNOWLEDGE_CHECK_SECONDS:
+            return False
+        self._checked_at = now
+        if knowledge_version(self.engine) == self._built_version:
+            return False
+        logger.info("the knowledge base changed: reloading")
+        self.reload()
+        return True
+
+    # -- conversations ----------------------------------------------------------------------------------
+
+    def respond(self, incoming: Incoming) -> Reply:
+        """The dialog's reply, with the conversation loaded from and saved to its store."""
+        key = incoming.conversation_key
+        conversation = self.conversations.load(key) or Conversation()
+        reply = self.dialog.handle(incoming, conversation)
+        conversation.touched = time.time()
+        self.conversations.save(key, conversation)
+        return reply
+
+    def record(self, incoming: Incoming, reply: Reply) -> None:
+        """Log what happened for staff (after the reply is sent)."""
+        record(self.engine, self.settings.log_salt.get_secret_value(), incoming, reply.events)
+
+    def handle(self, incoming: Incoming) -> Reply:
+        """Respond and log, in the caller's thread (the terminal; web requests in a worker thread)."""
+        reply = self.respond(incoming)
+        self.record(incoming, reply)
+        return reply
+
+    def stats_text(self, days: int = 1) -> str:
+        """Staff statistics since the start of today (or of the last `days` days), as a message."""
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+        stats = query_stats(self.engine, start)
+        titles = {info.code: info.title for info in self.index.procedures}
+        opens = [
+            (office or "—", titles.get(code, "—"), count) for office, code, count in deeplink_opens(self.engine, start)
+        ][:5]
+        return stats_text(stats.questions, stats.answered, stats.opens, stats.unanswered, opens, days)
+
+
+def build_app(settings: Settings | None = None) -> App:
+    """Wire settings, database, lexicon and stores (the only place that does)."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    try:
+        lexicon = Lexicon.load(settings.terms_file)
+    except (OSError, ValueError) as error:
+        raise SetupError(f"{settings.terms_file}: cannot load the terms file ({error})") from None
+    return App(
+        settings,
+        engine,
+        lexicon,
+        conversations=MemoryConversations(),
+        rate_limiter=MemoryRateLimiter(),
+        login_throttle=MemoryLoginThrottle(),
+    )

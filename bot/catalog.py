@@ -1,0 +1,46 @@
+"""What the bot knows at one moment: the search index, the offices, the most asked procedures.
+
+A Catalog is immutable; a reload builds a new one and swaps it in with one assignment, so a request
+never sees half of an old knowledge base and half of a new one.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from knowledge.records import OfficeInfo, ProcedureInfo
+from knowledge.search import SearchIndex
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The index, the offices and the popular procedures, as one consistent snapshot."""
+
+    index: SearchIndex
+    offices: Mapping[str, OfficeInfo] = field(default_factory=dict)
+    popular: tuple[str, ...] = ()  # most asked first, only codes the index knows
+    fields: tuple[str, ...] = ()  # lĩnh vực, for browsing
+
+    @classmethod
+    def build(
+        cls, index: SearchIndex, popular: tuple[str, ...] = (), offices: Mapping[str, OfficeInfo] | None = None
+    ) -> "Catalog":
+        """A snapshot over an index; popular codes the index does not know are dropped."""
+        return cls(
+            index=index,
+            offices=dict(offices or {}),
+            popular=tuple(code for code in popular if code in index.by_code),
+            fields=tuple(sorted({info.field for info in index.procedures if info.field})),
+        )
+
+    def procedure(self, code: str | None) -> ProcedureInfo | None:
+        """The procedure with this code, if known."""
+        return self.index.by_code.get(code or "")
+
+    def office(self, slug: str | None) -> OfficeInfo | None:
+        """The office with this slug, if known."""
+        return self.offices.get(slug or "")
+
+
+def popular_codes(popularity: Mapping[str, float], limit: int = 8) -> tuple[str, ...]:
+    """The most asked procedures first."""
+    return tuple(sorted(popularity, key=lambda code: -popularity[code])[:limit])

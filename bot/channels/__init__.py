@@ -1,0 +1,68 @@
+"""The channels: one adapter per platform over the same dialog (Incoming -> Reply -> the platform's messages).
+
+Every adapter needs the same few things from the application (`Assistant`), and offers the server the same
+two hooks (`Channel`): routes to mount on the web server (webhooks) and background work (polling). The
+server runs whatever `configured_channels` returns; a new platform is a module here plus one line below.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.conversation import Incoming, Reply
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+class Assistant(Protocol):
+    """What every channel needs from the application (bot.app.App)."""
+
+    settings: Settings
+
+    @property
+    def catalog(self) -> Catalog:
+        """The current knowledge snapshot (index, offices, popular procedures)."""
+
+    def respond(self, incoming: Incoming) -> Reply:
+        """The reply to one incoming event (conversation loaded and saved)."""
+
+    def record(self, incoming: Incoming, reply: Reply) -> None:
+        """Log what happened for staff, after the reply is sent."""
+
+    def reload(self) -> int:
+        """Rebuild the catalogue from the database; returns how many procedures it holds."""
+
+    def stats_text(self, days: int = 1) -> str:
+        """Staff statistics as a message."""
+
+
+class Channel(Protocol):
+    """A platform the server runs beside the web pages."""
+
+    name: str
+
+    def mount(self, web: "FastAPI") -> None:
+        """Add this channel's routes (webhooks) to the web server; may add none."""
+
+    async def run(self) -> None:
+        """Do the channel's background work (long polling) until cancelled; may return at once."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can show, as data the renderers read."""
+
+    max_text: int  # characters per message (Telegram counts UTF-16 units)
+    html: bool  # the safe HTML subset, or plain text
+    max_buttons: int | None  # buttons per message; None: no limit; 0: no buttons, numbered choices instead
+
+
+def configured_channels(assistant: Assistant) -> list[Channel]:
+    """The channels the settings enable (the web pages always run; they are the server itself)."""
+    from bot.channels import telegram
+
+    factories: tuple[Callable[[Assistant], Channel | None], ...] = (telegram.from_settings,)
+    return [channel for factory in factories if (channel := factory(assistant)) is not None]

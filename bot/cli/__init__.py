@@ -1,0 +1,44 @@
+"""The `tthc` command line: each module registers its own commands; this one parses and dispatches."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.app import SetupError
+from bot.cli import ask, counter, knowledge, measure, service
+from bot.cli.common import EXIT_REFUSED, CommandError, Context
+from knowledge.db import SchemaBehindError
+from knowledge.importer import ImportFileError
+
+COMMAND_MODULES = (ask, knowledge, measure, counter, service)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command."""
+    parser = argparse.ArgumentParser(prog="tthc", description="Trợ lý thủ tục hành chính (TTHC Bot)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="more detail; tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `tthc` command; returns the exit code (0 ok, 1 refused input, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return args.handler(Context(args))
+    except (CommandError, ImportFileError, SetupError, SchemaBehindError) as error:
+        if args.verbose:
+            raise
+        sys.stderr.write(f"tthc: {error}\n")
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,120 @@
+"""Asking the bot from the terminal: `tthc search`, `tthc show`, `tthc chat`."""
+
+import json
+import logging
+import sys
+
+from bot.cli.common import EXIT_OK, CommandError, Context, out
+from bot.conversation import Incoming, Reply
+from bot.texts import plain, procedure_answer, special_cases_section
+from knowledge.db import load_procedure
+from knowledge.normalize import FACETS
+
+logger = logging.getLogger(__name__)
+
+
+def register(commands) -> None:
+    """Add search, show and chat."""
+    search = commands.add_parser("search", help="best matches for a question")
+    search.add_argument("query", nargs="*")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--jsonl", action="store_true", help="one question per stdin line, one JSON per line")
+    search.add_argument("--limit", type=_positive, default=5)
+    search.set_defaults(handler=search_command)
+
+    show = commands.add_parser("show", help="one procedure, or one facet of it")
+    show.add_argument("code")
+    show.add_argument("--facet", choices=FACETS)
+    show.add_argument("--notes", action="store_true", help="also the staff notes (provenance, doubts)")
+    show.set_defaults(handler=show_command)
+
+    chat = commands.add_parser("chat", help="terminal conversation through the bots' dialog")
+    chat.set_defaults(handler=chat_command)
+
+
+def _positive(value: str) -> int:
+    import argparse
+
+    number = int(value) if value.lstrip("-").isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return number
+
+
+def search_command(context: Context) -> int:
+    """`tthc search`: the decision, facets and best matches, as text or JSON."""
+    args, index = context.args, context.app.index
+    if args.jsonl:
+        # Bytes, decoded per line: one line of bad UTF-8 (or a matcher bug) must not stop the stream.
+        for raw in sys.stdin.buffer:
+            question = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            try:
+                payload = index.search(question, limit=args.limit).to_json(args.limit)
+            except Exception as error:  # reported on this line; the next question still gets its answer
+                logger.exception("search failed for one line")
+                payload = {"query": question, "decision": "none", "facets": [], "results": [], "error": str(error)}
+            out(json.dumps(payload, ensure_ascii=False))
+            sys.stdout.flush()
+        return EXIT_OK
+    if not args.query:
+        raise CommandError("search: give a QUERY, or --jsonl to read questions from standard input")
+    result = index.search(" ".join(args.query), limit=args.limit)
+    if args.json:
+        out(json.dumps(result.to_json(args.limit), ensure_ascii=False))
+        return EXIT_OK
+    out(f"decision: {result.decision}   facets: {', '.join(result.facets) or '-'}")
+    for hit in result.hits:
+        out(f"{hit.score:6.1f}  {hit.code:<10} {hit.name}  [{hit.level}]")
+    return EXIT_OK
+
+
+def show_command(context: Context) -> int:
+    """`tthc show`: a procedure as a citizen sees it (one facet, or all), and the staff notes on request."""
+    args = context.args
+    info = load_procedure(context.app.engine, args.code)  # one row: no index to build
+    if info is None:
+        raise CommandError(f"show: unknown procedure code '{args.code}'")
+    out(plain(procedure_answer(info, (args.facet,) if args.facet else FACETS)))
+    if not args.facet and info.special_cases:
+        out(plain(special_cases_section(info)))
+    if args.notes:
+        out(f"\nGhi chú cho cán bộ: {info.notes or '(không có)'}")
+    return EXIT_OK
+
+
+def _print_reply(reply: Reply) -> list[str]:
+    buttons: list[str] = []
+    for message in reply.messages:
+        out(plain(message.html))
+        for row in message.buttons:
+            for button in row:
+                buttons.append(button.data)
+                out(f"  [{len(buttons)}] {button.label}")
+        out()
+    return buttons
+
+
+def chat_command(context: Context) -> int:
+    """`tthc chat`: a conversation in the terminal (type a number to press a button)."""
+    app = context.app
+    interactive = sys.stdin.isatty()
+    buttons = _print_reply(app.handle(Incoming("cli", "terminal", command="start")))
+    if interactive:
+        out("(Gõ câu hỏi; gõ số để bấm nút; Ctrl+D để thoát.)")
+    while True:
+        if interactive:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return EXIT_OK
+        text = line.strip()
+        if not text:
+            continue
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            incoming = Incoming("cli", "terminal", button=buttons[int(text) - 1])
+        elif text in ("/help", "/linhvuc"):
+            incoming = Incoming("cli", "terminal", command=text[1:])
+        else:
+            incoming = Incoming("cli", "terminal", text=text)
+        buttons = _print_reply(app.handle(incoming))

@@ -1,0 +1,98 @@
+"""The channel contract: what a citizen did (Incoming), what the bot answers (Reply), and what it remembers
+of a conversation between two messages (Conversation). Every channel speaks these; none of them knows a
+chat platform.
+"""
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+CALLBACK_VERSION = "1"
+MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data; the other channels are looser
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a citizen did: typed text, pressed a button, or opened the bot (with a deep-link payload)."""
+
+    channel: str
+    user_id: str
+    text: str | None = None
+    button: str | None = None
+    command: str | None = None  # start | help | linhvuc
+    payload: str | None = None  # the /start payload of a deep link or QR code
+
+    @property
+    def conversation_key(self) -> str:
+        """Who this conversation is with, across channels."""
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: what it says, and the short ASCII data it sends back."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message in the safe HTML subset of bot.texts, with rows of buttons."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """What to record for staff after the reply is decided."""
+
+    kind: str  # question | smalltalk | deeplink | feedback | choice_rejected
+    text: str = ""
+    decision: str = ""
+    code: str | None = None
+    score: float | None = None
+    facets: tuple[str, ...] = ()
+    helpful: bool | None = None
+    office: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Messages to send, and events to log."""
+
+    messages: tuple[Message, ...]
+    events: tuple[Event, ...] = ()
+
+
+@dataclass
+class Conversation:
+    """What the bot remembers of one citizen between messages (kept by a ConversationStore)."""
+
+    code: str | None = None  # the procedure being discussed
+    facets: tuple[str, ...] = ()  # what was asked about it
+    question: str = ""  # the last question, normalised (for the staff inbox)
+    office: str | None = None  # the office whose QR code opened the conversation
+    touched: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe form for stores that keep conversations outside the process."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Conversation":
+        """The inverse of to_json; unknown keys (from a newer version) are ignored."""
+        known = {item.name for item in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        if "facets" in values:
+            values["facets"] = tuple(values["facets"])
+        return cls(**values)
+
+
+def callback(*parts: str) -> str:
+    """Versioned button data, checked against Telegram's 64-byte limit."""
+    data = ":".join((CALLBACK_VERSION, *parts))
+    if len(data.encode("ascii")) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data too long: {data}")
+    return data
