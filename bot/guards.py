@@ -29,10 +29,6 @@ ADMIN_CSP = (
 )
 
 
-class ClientDisconnected(Exception):
-    """The client went away before its request body arrived (raised by read_body)."""
-
-
 async def read_body(request: Request, limit: int) -> bytes | None:
     """The request body, or None when it is larger than `limit` (declared or actual)."""
     declared = request.headers.get("content-length", "")

@@ -8,7 +8,7 @@ expire, and a full table forgets its least recently used entries, never everyone
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -71,15 +71,16 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     """Token buckets in this process."""
 
-    def __init__(self, maxsize: int = MAX_BUCKETS, longest_refill: float = 3600.0) -> None:
+    def __init__(
+        self, maxsize: int = MAX_BUCKETS, longest_refill: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         # An idle bucket refills completely, so an entry may expire once its longest refill is over.
-        self._buckets: TTLCache[str, tuple[float, float]] = TTLCache(
-            maxsize=maxsize, ttl=longest_refill, timer=time.monotonic
-        )
+        self._buckets: TTLCache[str, tuple[float, float]] = TTLCache(maxsize=maxsize, ttl=longest_refill, timer=clock)
+        self._clock = clock
         self._lock = threading.Lock()
 
     def allow(self, key: str, rate: Rate, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
+        now = self._clock() if now is None else now
         with self._lock:
             tokens, last = self._buckets.get(key, (rate.burst, now))
             tokens = min(rate.burst, tokens + max(0.0, now - last) * rate.per_second)
@@ -110,14 +111,15 @@ class LoginThrottle(Protocol):
 class MemoryLoginThrottle:
     """Failed logins in this process."""
 
-    def __init__(self, maxsize: int = 10_000, longest_window: float = 3600.0) -> None:
-        self._failures: TTLCache[str, deque[float]] = TTLCache(
-            maxsize=maxsize, ttl=longest_window, timer=time.monotonic
-        )
+    def __init__(
+        self, maxsize: int = 10_000, longest_window: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._failures: TTLCache[str, deque[float]] = TTLCache(maxsize=maxsize, ttl=longest_window, timer=clock)
+        self._clock = clock
         self._lock = threading.Lock()
 
     def attempt(self, keys: Sequence[tuple[str, Lockout]], now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
+        now = self._clock() if now is None else now
         with self._lock:
             recent: list[deque[float]] = []
             for key, lockout in keys:

@@ -7,6 +7,7 @@ from typing import Any
 from sqladmin import Admin
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import texts
 from bot.admin.auth import StaffAuth
@@ -33,16 +34,30 @@ def same_origin(request: Request) -> bool:
     return referer == base or referer.startswith(base + "/")
 
 
+class CheckOrigin:
+    """ASGI middleware refusing cross-site unsafe requests to the admin (pure ASGI: it never wraps the body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("path", "").startswith("/admin")
+            and scope.get("method") in UNSAFE_METHODS
+            and not same_origin(Request(scope))
+        ):
+            response = Response(texts.ADMIN["forbidden"], status_code=403, media_type="text/plain; charset=utf-8")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def setup_admin(app: AdminApp, secret_key: str, https_only: bool):
     """A function that mounts the admin on a FastAPI app, with the CSRF origin check."""
 
     def mount(web: Any) -> None:
-        @web.middleware("http")
-        async def check_origin(request: Request, call_next: Any) -> Response:
-            if request.url.path.startswith("/admin") and request.method in UNSAFE_METHODS and not same_origin(request):
-                return Response(texts.ADMIN["forbidden"], status_code=403)
-            return await call_next(request)
-
+        web.add_middleware(CheckOrigin)
         auth = StaffAuth(app.engine, app.login_throttle, secret_key, https_only)
         admin = Admin(
             web,

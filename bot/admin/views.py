@@ -5,6 +5,7 @@ from typing import Any
 
 from sqladmin import ModelView
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from bot import texts
@@ -14,7 +15,23 @@ from knowledge.models import Alias, AuditLog, Office, Procedure, StaffUser
 from knowledge.records import DATA_KEYS, OFFICE_KEYS, RecordError, parse_office, parse_record
 
 
-class AuditedView(ModelView):
+class ModelPage(ModelView):
+    """A model view whose pages answer 404, not 500, to an id of the wrong type (/admin/alias/details/abc).
+
+    sqladmin's own CSV/JSON export is off: it writes cells raw (a "=HYPERLINK(...)" alias would run in a
+    spreadsheet); the spreadsheet page exports with formulas guarded.
+    """
+
+    can_export = False
+
+    def _stmt_by_identifier(self, identifier: str) -> Any:
+        try:
+            return super()._stmt_by_identifier(identifier)
+        except (ValueError, TypeError, OverflowError):
+            raise HTTPException(status_code=404) from None
+
+
+class AuditedView(ModelPage):
     """A model view whose changes are audited and refresh the bot's index."""
 
     app: AdminApp
@@ -132,7 +149,7 @@ class StaffUserAdmin(AuditedView, model=StaffUser):
         await super().after_model_delete(model, request)
 
 
-class AuditAdmin(ModelView, model=AuditLog):
+class AuditAdmin(ModelPage, model=AuditLog):
     name, name_plural, icon = "Nhật ký", texts.ADMIN["audit"], "fa-solid fa-clock-rotate-left"
     column_list = [AuditLog.created_at, AuditLog.username, AuditLog.action, AuditLog.target, AuditLog.details]
     column_default_sort = [(AuditLog.created_at, True)]
