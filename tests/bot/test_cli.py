@@ -101,7 +101,7 @@ def test_chat_answers_questions_and_buttons(database_url, capsys, monkeypatch):
     assert "Mã thủ tục 1.001193" in out
 
 
-@pytest.mark.skipif(not DEV_QUERIES.exists(), reason="shared development questions not present")
+@pytest.mark.needs_shared(DEV_QUERIES)
 def test_eval_reports_accuracy(database_url, capsys):
     code, out, _ = run(capsys, "eval", str(DEV_QUERIES), "--json")
     report = json.loads(out)
