@@ -19,10 +19,12 @@ from bot.journal import record
 from bot.stores import (
     ConversationStore,
     LoginThrottle,
-    MemoryConversations,
     MemoryLoginThrottle,
     MemoryRateLimiter,
+    MemoryStateStore,
     RateLimiter,
+    StateStore,
+    StoredConversations,
 )
 from bot.texts import stats_text
 from knowledge.db import (
@@ -56,6 +58,7 @@ class App:
         engine: Engine,
         lexicon: Lexicon,
         *,
+        state: StateStore,
         conversations: ConversationStore,
         rate_limiter: RateLimiter,
         login_throttle: LoginThrottle,
@@ -63,6 +66,7 @@ class App:
         self.settings = settings
         self.engine = engine
         self.lexicon = lexicon
+        self.state = state  # small shared values: webhook replays seen, Zalo reply windows, ...
         self.conversations = conversations
         self.rate_limiter = rate_limiter
         self.login_throttle = login_throttle
@@ -161,11 +165,13 @@ def build_app(settings: Settings | None = None) -> App:
         lexicon = Lexicon.load(settings.terms_file)
     except (OSError, ValueError) as error:
         raise SetupError(f"{settings.terms_file}: cannot load the terms file ({error})") from None
+    state = MemoryStateStore()
     return App(
         settings,
         engine,
         lexicon,
-        conversations=MemoryConversations(),
+        state=state,
+        conversations=StoredConversations(state),
         rate_limiter=MemoryRateLimiter(),
         login_throttle=MemoryLoginThrottle(),
     )

@@ -56,6 +56,7 @@ class Event:
     facets: tuple[str, ...] = ()
     helpful: bool | None = None
     office: str | None = None
+    asked: str = ""  # the question as the citizen typed it
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class Reply:
     messages: tuple[Message, ...]
     events: tuple[Event, ...] = ()
 
+    @property
+    def buttons(self) -> tuple[Button, ...]:
+        """Every button of every message, in reading order (the numbers of a numbered list)."""
+        return tuple(button for message in self.messages for row in message.buttons for button in row)
+
 
 @dataclass
 class Conversation:
@@ -73,7 +79,11 @@ class Conversation:
     code: str | None = None  # the procedure being discussed
     facets: tuple[str, ...] = ()  # what was asked about it
     question: str = ""  # the last question, normalised (for the staff inbox)
+    asked: str = ""  # the same question as the citizen typed it
     office: str | None = None  # the office whose QR code opened the conversation
+    # The buttons of the last reply that had any, in order: "2" typed on a channel without buttons (Zalo)
+    # presses the second. They stay valid until a reply brings new buttons.
+    numbered: tuple[str, ...] = ()
     touched: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
@@ -85,8 +95,9 @@ class Conversation:
         """The inverse of to_json; unknown keys (from a newer version) are ignored."""
         known = {item.name for item in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        if "facets" in values:
-            values["facets"] = tuple(values["facets"])
+        for key in ("facets", "numbered"):
+            if key in values:
+                values[key] = tuple(values[key])
         return cls(**values)
 
 

@@ -18,6 +18,20 @@ from knowledge.search import ANSWER, CLARIFY, NONE, SearchResult
 from qr.links import decode_payload
 
 _CALLBACK = re.compile(r"^[A-Za-z0-9.:_-]{1,64}$")
+_NUMBER = re.compile(r"^\d{1,2}$")
+_START_COMMAND = re.compile(r"^/start(?:\s+(\S{1,64}))?$", re.IGNORECASE)
+
+
+def _typed_start(text: str) -> str | None:
+    """The payload of a deep link typed as text ("/start p1_1-004873", "P1_1-004873"), "" for a bare
+    "/start", or None when the text is a question. Payloads are matched case-insensitively."""
+    command = _START_COMMAND.match(text)
+    if command:
+        return (command.group(1) or "").lower()
+    candidate = text.lower()
+    if len(candidate) <= 64 and " " not in candidate and decode_payload(candidate) is not None:
+        return candidate
+    return None
 SMALLTALK_REPLIES = {"greeting": texts.GREETING, "thanks": texts.THANKS, "goodbye": texts.GOODBYE}
 
 
@@ -29,7 +43,13 @@ class Dialog:
 
     def handle(self, incoming: Incoming, conversation: Conversation) -> Reply:
         """Decide the reply to one incoming event; `conversation` is updated in place."""
-        catalog = self.catalog  # one snapshot for the whole turn, whatever a reload does meanwhile
+        reply = self._dispatch(self.catalog, incoming, conversation)
+        if reply.buttons:
+            conversation.numbered = tuple(button.data for button in reply.buttons)
+        return reply
+
+    def _dispatch(self, catalog: Catalog, incoming: Incoming, conversation: Conversation) -> Reply:
+        # `catalog` is one snapshot for the whole turn, whatever a reload does meanwhile.
         if incoming.command == "start":
             return self._on_start(catalog, incoming.payload, conversation)
         if incoming.command == "help":
@@ -38,7 +58,18 @@ class Dialog:
             return menus.browse_fields(catalog)
         if incoming.button is not None:
             return self._on_button(catalog, incoming.button, conversation)
-        return self._on_text(catalog, incoming.text or "", conversation)
+        text = (incoming.text or "").strip()
+        if _NUMBER.match(text):
+            # A channel without buttons (Zalo) lists them numbered: the number presses that button.
+            number = int(text)
+            if 1 <= number <= len(conversation.numbered):
+                return self._on_button(catalog, conversation.numbered[number - 1], conversation)
+            if conversation.numbered:
+                return Reply((Message(texts.STALE_NUMBER.format(count=len(conversation.numbered))),))
+        start = _typed_start(text)
+        if start is not None:  # "/start p1_1-004873" or the bare code, typed from a QR landing page
+            return self._on_start(catalog, start, conversation)
+        return self._on_text(catalog, text, conversation)
 
     # -- answers --------------------------------------------------------------------------------------
 
@@ -121,6 +152,7 @@ class Dialog:
             code=top.code if top else None,
             score=top.score if top else None,
             office=conversation.office,
+            asked=text,
         )
         current = catalog.procedure(conversation.code)
         # "còn lệ phí thì sao?", "nộp online được không": a facet and nothing that names a procedure asks
@@ -132,7 +164,7 @@ class Dialog:
         if bare_facet:
             log = replace(log, decision=NONE, code=None, score=None)
             return Reply((*notes, Message(texts.WHICH_PROCEDURE, menus.popular_buttons(catalog))), (log,))
-        conversation.question = analysis.folded
+        conversation.question, conversation.asked = analysis.folded, text
         if result.decision == ANSWER and top is not None:
             answer = self._answer(catalog, catalog.index.by_code[top.code], result.facets, conversation)
             return Reply((*notes, answer), (log,))
@@ -161,10 +193,12 @@ class Dialog:
         if action in ("u", "d") and info and len(args) == 1:
             helpful = action == "u"
             message = texts.FEEDBACK_THANKS_UP if helpful else texts.FEEDBACK_THANKS_DOWN
-            event = Event("feedback", text=conversation.question, code=info.code, helpful=helpful)
+            event = Event(
+                "feedback", text=conversation.question, code=info.code, helpful=helpful, asked=conversation.asked
+            )
             return Reply((Message(message),), (event,))
         if action == "n" and not args:
-            event = Event("choice_rejected", text=conversation.question, decision=NONE)
+            event = Event("choice_rejected", text=conversation.question, decision=NONE, asked=conversation.asked)
             return Reply((Message(texts.AFTER_NONE_OF_THESE, menus.field_buttons(catalog)),), (event,))
         if action == "b" and not args:
             return menus.browse_fields(catalog)

@@ -33,6 +33,7 @@ def record(engine: Engine, salt: str, incoming: Incoming, events: tuple[Event, .
                             procedure_code=event.code or "",
                             helpful=bool(event.helpful),
                             question=event.text[:500],
+                            asked=event.asked[:500],
                         )
                     )
                     continue
@@ -42,6 +43,7 @@ def record(engine: Engine, salt: str, incoming: Incoming, events: tuple[Event, .
                         user_hash=who,
                         kind=event.kind,
                         text=event.text[:500],
+                        asked=event.asked[:500],
                         decision=event.decision,
                         top_code=event.code,
                         top_score=event.score,

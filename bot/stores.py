@@ -12,13 +12,68 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from cachetools import TTLCache
+from cachetools import TLRUCache, TTLCache
 
 from bot.conversation import Conversation
 
 CONVERSATION_TTL_SECONDS = 12 * 3600
-MAX_CONVERSATIONS = 50_000
 MAX_BUCKETS = 100_000
+
+
+class StateStore(Protocol):
+    """Small JSON values under string keys, each with its own lifetime: conversations, webhook replays seen,
+    a citizen's reply window on Zalo. The memory one serves a process; the database one (bot.shared_state)
+    every worker."""
+
+    def get(self, key: str) -> dict | None:
+        """The value, or None when absent or expired."""
+
+    def put(self, key: str, value: dict, ttl: float) -> None:
+        """Store (or replace) a value for `ttl` seconds."""
+
+    def add(self, key: str, value: dict, ttl: float) -> bool:
+        """Store only if absent or expired; True when stored (the first to see a webhook message wins)."""
+
+    def delete(self, key: str) -> None:
+        """Forget a value."""
+
+
+def _expiry(_key: str, item: tuple[dict, float], now: float) -> float:
+    return item[1]
+
+
+class MemoryStateStore:
+    """Values in this process; the least recently used go first when it is full."""
+
+    def __init__(self, maxsize: int = 200_000, clock: Callable[[], float] = time.time) -> None:
+        self._items: TLRUCache[str, tuple[dict, float]] = TLRUCache(maxsize=maxsize, ttu=_expiry, timer=clock)
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            item = self._items.get(key)
+            return item[0] if item else None
+
+    def put(self, key: str, value: dict, ttl: float) -> None:
+        with self._lock:
+            self._items[key] = (value, self._clock() + ttl)
+
+    def add(self, key: str, value: dict, ttl: float) -> bool:
+        with self._lock:
+            if self._items.get(key) is not None:
+                return False
+            self._items[key] = (value, self._clock() + ttl)
+            return True
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+def seen_before(state: StateStore, key: str, ttl: float = 24 * 3600) -> bool:
+    """Whether a message id was already handled (webhook replays, polling repeats); marks it as seen."""
+    return not state.add(f"seen:{key}", {}, ttl)
 
 
 class ConversationStore(Protocol):
@@ -31,20 +86,18 @@ class ConversationStore(Protocol):
         """Keep the conversation (its `touched` time starts its expiry)."""
 
 
-class MemoryConversations:
-    """Conversations in this process, expiring after 12 hours without a message."""
+class StoredConversations:
+    """Conversations kept in a StateStore (memory or database), expiring 12 hours after the last message."""
 
-    def __init__(self, ttl: float = CONVERSATION_TTL_SECONDS, maxsize: int = MAX_CONVERSATIONS) -> None:
-        self._cache: TTLCache[str, Conversation] = TTLCache(maxsize=maxsize, ttl=ttl, timer=time.time)
-        self._lock = threading.Lock()  # TTLCache is not thread-safe; channels call from worker threads
+    def __init__(self, state: StateStore, ttl: float = CONVERSATION_TTL_SECONDS) -> None:
+        self.state, self.ttl = state, ttl
 
     def load(self, key: str) -> Conversation | None:
-        with self._lock:
-            return self._cache.get(key)
+        value = self.state.get(f"conversation:{key}")
+        return Conversation.from_json(value) if value is not None else None
 
     def save(self, key: str, conversation: Conversation) -> None:
-        with self._lock:
-            self._cache[key] = conversation
+        self.state.put(f"conversation:{key}", conversation.to_json(), self.ttl)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ class QueryLog(SQLModel, table=True):
     channel: str = Field(default="cli", max_length=20)
     user_hash: str = Field(default="", max_length=64)
     kind: str = Field(default="question", max_length=20)  # question | deeplink | choice_rejected
-    text: str = ""
+    text: str = ""  # normalised (folded), for grouping and statistics
+    asked: str = ""  # as the citizen typed it (at most 500 characters), for staff to read
     decision: str = Field(default="", max_length=10)
     top_code: str | None = None
     top_score: float | None = None
@@ -101,6 +102,7 @@ class Feedback(SQLModel, table=True):
     procedure_code: str
     helpful: bool
     question: str = ""  # the normalised question the answer was for, when known
+    asked: str = ""  # the same question as the citizen typed it
 
 
 class Office(SQLModel, table=True):
@@ -164,3 +166,81 @@ class StaffSession(SQLModel, table=True):
     username: str = Field(index=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+
+
+# -- the service's own state: channel tokens, citizens' questions to staff, state shared by workers --------
+
+
+class ChannelToken(SQLModel, table=True):
+    """The OAuth token pair of a channel (the Zalo OA). Refresh tokens are single-use: each rotation is
+    written before the new pair is used, and `version` lets one worker win a rotation race."""
+
+    channel: str = Field(primary_key=True, max_length=20)
+    access_token: str = ""
+    refresh_token: str = ""
+    expires_at: datetime = Field(default_factory=utcnow)
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Ticket(SQLModel, table=True):
+    """A question a citizen handed to staff ("Hỏi cán bộ"), answered on the citizen's own channel."""
+
+    code: str = Field(primary_key=True, max_length=12)  # HCB-7K3Q: readable over the phone
+    status: str = Field(default="open", index=True, max_length=10)  # open | answered | closed
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    channel: str = Field(max_length=20)
+    user_ref: str = ""  # the channel's user or chat id, only to deliver the answer; erased after retention
+    user_hash: str = Field(default="", max_length=64)
+    phone: str = Field(default="", max_length=20)  # optional; erased after retention
+    question: str = ""
+    office_slug: str | None = None
+    considered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # matcher's codes
+    history: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # the talk so far
+    answer: str = ""
+    answered_by: str = Field(default="", max_length=64)
+    answered_at: datetime | None = None
+    public: bool = False  # shown on /hoi-dap, without personal data
+    procedure_code: str | None = None  # the procedure staff linked the answer to, if any
+    delivery: str = Field(default="", max_length=12)  # "" | pending | delivered | failed | unreachable
+    delivery_attempts: int = 0
+    delivered_at: datetime | None = None
+    delivery_error: str = ""
+    staff_message_id: int | None = Field(default=None, index=True)  # its post in the staff Telegram group
+    purged_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """Messages waiting for a web conversation to ask for them (`{"poll": true}`), each delivered once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_key: str = Field(index=True, max_length=80)
+    html: str
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class SharedState(SQLModel, table=True):
+    """Small values every worker sees: conversations, webhook replays seen, Zalo reply windows."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(index=True)
+
+
+class RateBucket(SQLModel, table=True):
+    """A token bucket shared by the workers (rate limits, login throttles)."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    tokens: float = 0.0
+    updated: float = 0.0  # seconds since the epoch
+    expires_at: datetime = Field(index=True)
+
+
+class Lease(SQLModel, table=True):
+    """Work only one process may do (polling Telegram or the Zalo Bot): held while renewed, taken over when
+    its holder stops renewing."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=80)
+    expires_at: datetime

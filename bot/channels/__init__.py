@@ -50,6 +50,10 @@ class Channel(Protocol):
     async def run(self) -> None:
         """Do the channel's background work (long polling) until cancelled; may return at once."""
 
+    async def send(self, user_id: str, reply: Reply) -> bool:
+        """Send what the citizen did not just ask for (a staff answer to their question). True when sent;
+        False when it cannot be delivered now (blocked, or outside Zalo's free reply window)."""
+
 
 @dataclass(frozen=True)
 class Capabilities:

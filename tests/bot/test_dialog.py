@@ -5,7 +5,7 @@ import pytest
 from bot.catalog import Catalog
 from bot.conversation import Incoming
 from bot.dialog import Dialog
-from bot.stores import MemoryConversations
+from bot.stores import MemoryStateStore, StoredConversations
 from qr.links import encode_payload
 
 
@@ -14,7 +14,7 @@ class Talk:
 
     def __init__(self, dialog: Dialog) -> None:
         self.dialog = dialog
-        self.conversations = MemoryConversations()
+        self.conversations = StoredConversations(MemoryStateStore())
 
     def handle(self, incoming: Incoming):
         from bot.conversation import Conversation
@@ -198,3 +198,34 @@ def test_field_lists_are_paged_to_fit_telegram(index):
     buttons = datas(reply)
     assert len(buttons) <= 11 and buttons[-1].startswith("1:g:1")
     assert len(datas(big.handle(Incoming("test", "u", button=buttons[-1])))) <= 11
+
+
+def test_a_number_presses_the_button_of_that_number(dialog):
+    answer = say(dialog, "làm giấy khai sinh cần gì")
+    buttons = [button for message in answer.messages for row in message.buttons for button in row]
+    fees = next(number for number, button in enumerate(buttons, start=1) if button.label == "💰 Lệ phí")
+    assert "Phí, lệ phí" in say(dialog, str(fees)).messages[0].html
+
+
+def test_numbers_stay_valid_until_new_buttons_come(dialog):
+    say(dialog, "căn cước")
+    first_choice = say(dialog, "1")
+    assert "Mã thủ tục" in first_choice.messages[0].html
+
+
+def test_a_stale_number_gets_a_polite_reply(dialog):
+    say(dialog, "đăng ký kết hôn")
+    reply = say(dialog, "99")
+    assert "không có trong danh sách" in reply.messages[0].html
+
+
+@pytest.mark.parametrize("typed", ["/start p1_1-004873", "P1_1-004873", "p1_1-004873", "/START p1_1-004873"])
+def test_a_deep_link_typed_as_text_opens_the_procedure(dialog, typed):
+    reply = say(dialog, typed)
+    assert "1.004873" in reply.messages[0].html
+    assert reply.events[0].kind == "deeplink"
+
+
+def test_the_question_as_typed_is_kept_for_staff(dialog):
+    reply = say(dialog, "Giá xăng hôm nay?")
+    assert reply.events[0].asked == "Giá xăng hôm nay?" and reply.events[0].text == "gia xang hom nay"
