@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     # Salt for hashing user ids in the query log; set it in production so hashes cannot be reversed.
     log_salt: SecretStr = SecretStr("tthc-bot")
 
+    # -- Zalo (README "Zalo") --------------------------------------------------------------------------------
+    # The Zalo Bot Platform: a bot token `{bot_id}:{secret}` (it travels in URL paths: never log a URL).
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_webhook_url: str | None = None
+    zalo_bot_webhook_secret: SecretStr | None = None
+    # The Official Account: the Zalo app behind it, the OA secret key that signs webhooks, the first refresh
+    # token (rotated ones are kept in the database), and the OA's public id for "Hỏi trên Zalo" links.
+    zalo_oa_app_id: str | None = None
+    zalo_oa_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_oa_id: str | None = None
+
     @property
     def trusted_proxy_list(self) -> list[str]:
         """TTHC_TRUSTED_PROXIES as a list of addresses or networks."""
@@ -38,3 +54,30 @@ class Settings(BaseSettings):
     def staff_id_set(self) -> frozenset[int]:
         """Staff Telegram user ids (TTHC_STAFF_IDS="123,456"); malformed entries are ignored."""
         return frozenset(int(part) for part in self.staff_ids.replace(";", ",").split(",") if part.strip().isdigit())
+
+    @property
+    def zalo_oa_missing(self) -> list[str]:
+        """The Official Account settings still unset, when some are set (empty: all set, or none)."""
+        given = {
+            "TTHC_ZALO_OA_APP_ID": self.zalo_oa_app_id,
+            "TTHC_ZALO_OA_APP_SECRET": _secret(self.zalo_oa_app_secret),
+            "TTHC_ZALO_OA_SECRET_KEY": _secret(self.zalo_oa_secret_key),
+            "TTHC_ZALO_OA_REFRESH_TOKEN": _secret(self.zalo_oa_refresh_token),
+        }
+        missing = [name for name, value in given.items() if not value]
+        return missing if len(missing) < len(given) else []
+
+    @property
+    def zalo_oa_enabled(self) -> bool:
+        """Whether the Official Account channel runs: its app id, app secret, secret key and refresh token set."""
+        return bool(self.zalo_oa_app_id and not self.zalo_oa_missing)
+
+    @property
+    def zalo_bot_enabled(self) -> bool:
+        """Whether the Zalo Bot channel runs (TTHC_ZALO_BOT_TOKEN set)."""
+        return bool(_secret(self.zalo_bot_token))
+
+
+def _secret(value: SecretStr | None) -> str:
+    """The value of an optional secret; "" when unset (an empty variable counts as unset)."""
+    return value.get_secret_value().strip() if value is not None else ""

@@ -329,10 +329,13 @@ ADMIN = {
     "imported": "Đã nhập {file}: thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}.",
     "would_import": "Thử nhập {file}: sẽ thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}. Chưa thay đổi gì.",
     "import_refused": "Không nhập được: {error}. Cơ sở dữ liệu không thay đổi.",
-    "alias_added": 'Đã thêm "{alias}" làm cách gọi của thủ tục {code}.',
-    "alias_failed": "Không thêm được: thủ tục {code} không tồn tại hoặc đã có cách gọi này.",
+    "alias_added": 'Đã thêm "{alias}" làm cách gọi của thủ tục {title} ({code}).',
+    "alias_failed": "Không thêm được: chọn một thủ tục trong danh sách (gõ vài chữ của tên để tìm), "
+    "hoặc thủ tục đã có cách gọi này.",
     "marked": "Đã đánh dấu: {status}.",
     "forbidden": "Yêu cầu bị từ chối (nguồn không hợp lệ).",
+    "saved": "Đã lưu: {what}.",
+    "deleted": "Đã xóa: {what}.",
 }
 
 
@@ -348,3 +351,184 @@ def plain(markup: str) -> str:
 def strip_tags(markup: str) -> str:
     """The safe HTML subset without its tags (a fallback when a platform refuses the markup)."""
     return html.unescape(TAG_PATTERN.sub("", markup))
+
+
+# -- the staff admin (sqladmin's own words, translated; field names as a clerk says them) -----------------
+
+ADMIN_UI = {
+    "List": "Danh sách",
+    "Details": "Chi tiết",
+    "Create": "Thêm mới",
+    "Edit": "Sửa",
+    "Delete": "Xóa",
+    "Export": "Xuất",
+    "Import": "Nhập",
+    "Access": "Truy cập",
+    "Page": "Trang",
+    "Permissions": "Quyền",
+    "You are not allowed to grant: %(permissions)s": "Bạn không được cấp các quyền: %(permissions)s",
+    "New %(name)s": "Thêm %(name)s",
+    "Cancel": "Hủy",
+    "Save": "Lưu",
+    "Save and continue editing": "Lưu và sửa tiếp",
+    "Save and add another": "Lưu và thêm mục khác",
+    "Column": "Cột",
+    "Value": "Giá trị",
+    "Go Back": "Quay lại",
+    "Edit %(name)s": "Sửa %(name)s",
+    "Save as new": "Lưu thành mục mới",
+    "Logout": "Đăng xuất",
+    "Language": "Ngôn ngữ",
+    "Import CSV": "Nhập CSV",
+    "You are not authorized to view these records.": "Bạn không có quyền xem các mục này.",
+    "Actions": "Thao tác",
+    "Delete selected items": "Xóa các mục đã chọn",
+    "Search": "Tìm",
+    "Select all": "Chọn tất cả",
+    "Select item": "Chọn mục",
+    "View": "Xem",
+    "Showing %(start)s to %(end)s of %(count)s items": "Mục %(start)s–%(end)s trên tổng số %(count)s",
+    "prev": "trước",
+    "next": "sau",
+    "Show": "Hiện",
+    "%(size)s / Page": "%(size)s / trang",
+    "Filters": "Bộ lọc",
+    "Login to %(title)s": "Đăng nhập %(title)s",
+    "Username": "Tên đăng nhập",
+    "Enter username": "Nhập tên đăng nhập",
+    "Password": "Mật khẩu",
+    "Login": "Đăng nhập",
+    "Close": "Đóng",
+    "Done": "Xong",
+    "Clear filter": "Bỏ lọc",
+    "Apply Filter": "Lọc",
+    "Please confirm": "Xin xác nhận",
+    "Yes": "Đồng ý",
+    "Choose CSV file": "Chọn tệp CSV",
+    "No file selected": "Chưa chọn tệp",
+    "Skip invalid rows and continue import": "Bỏ qua dòng lỗi và nhập tiếp",
+    "Import progress": "Tiến độ nhập",
+    "%(processed)s/%(total)s rows processed": "Đã xử lý %(processed)s/%(total)s dòng",
+    "Import result": "Kết quả nhập",
+    "Missed rows": "Dòng bị bỏ qua",
+    "Download CSV": "Tải CSV",
+    "Download TXT": "Tải TXT",
+    "Refresh list": "Tải lại danh sách",
+    "Are you sure you want to delete this item?": "Bạn chắc chắn muốn xóa mục này?",
+    "This field is required.": "Mục này bắt buộc phải điền.",
+    "Not a valid choice.": "Lựa chọn không hợp lệ.",
+    "Not a valid integer value.": "Cần một số nguyên.",
+    "Invalid JSON": "Dữ liệu không hợp lệ.",
+}
+
+FIELD_LABELS = {
+    "code": "Mã thủ tục",
+    "name": "Tên thủ tục",
+    "short_name": "Tên thường gọi",
+    "field": "Lĩnh vực",
+    "level": "Cấp thực hiện",
+    "agency": "Cơ quan thực hiện",
+    "where_to_file": "Nơi nộp hồ sơ",
+    "documents": "Hồ sơ thường cần (mỗi dòng một giấy tờ)",
+    "special_cases": "Trường hợp đặc biệt (mỗi dòng một trường hợp)",
+    "steps": "Các bước (mỗi dòng một bước)",
+    "processing_time": "Thời gian giải quyết",
+    "fees": "Phí, lệ phí",
+    "online_level": "Nộp trực tuyến",
+    "online": "Cách nộp trực tuyến",
+    "legal_basis": "Căn cứ pháp lý (mỗi dòng một văn bản)",
+    "result": "Kết quả",
+    "aliases": "Cách gọi",
+    "source_url": "Nguồn (đường dẫn)",
+    "verified_on": "Ngày kiểm tra (YYYY-MM-DD)",
+    "notes": "Ghi chú cho cán bộ (không hiện cho người dân)",
+    "origin": "Nguồn dữ liệu",
+    "updated_at": "Cập nhật lúc",
+    "procedure": "Thủ tục",
+    "procedure_code": "Thủ tục",
+    "text": "Cách gọi",
+    "slug": "Mã nơi tiếp nhận (trong đường dẫn, a-z 0-9 -)",
+    "address": "Địa chỉ",
+    "hours": "Giờ làm việc",
+    "phone": "Điện thoại",
+    "map_url": "Bản đồ (đường dẫn)",
+    "province": "Tỉnh, thành phố",
+    "commune": "Xã, phường",
+    "agencies": "Tiếp nhận hồ sơ của (mỗi dòng một cơ quan; để trống: UBND cấp xã)",
+    "username": "Tên đăng nhập",
+    "role": "Vai trò",
+    "created_at": "Thời điểm",
+    "action": "Việc làm",
+    "target": "Đối tượng",
+    "details": "Thay đổi",
+}
+ONLINE_LEVEL_LABELS = {
+    "full": "Nộp trực tuyến được",
+    "partial": "Trực tuyến một phần",
+    "none": "Không nộp trực tuyến",
+    "": "Chưa rõ",
+}
+ORIGIN_LABELS = {"curated": "Cán bộ biên soạn", "dvcqg": "Tự động từ Cổng DVC quốc gia"}
+ROLE_LABELS = {"admin": "Quản trị", "editor": "Biên tập"}
+AUDIT_ACTIONS = {
+    "create": "Thêm",
+    "update": "Sửa",
+    "delete": "Xóa",
+    "import": "Nhập bảng tính",
+    "alias": "Thêm cách gọi",
+    "inbox": "Xử lý hộp thư",
+}
+AUDIT_TARGETS = {"procedure": "Thủ tục", "alias": "Cách gọi", "office": "Nơi tiếp nhận", "staff-user": "Tài khoản"}
+
+
+# -- Zalo ------------------------------------------------------------------------------------------------------
+
+ZALO_CHOOSE_ONE = "👉 Gửi số {number} để chọn."
+ZALO_CHOOSE_FEW = "👉 Gửi {first} hoặc {last} để chọn."
+ZALO_CHOOSE_RANGE = "👉 Gửi một số từ {first} đến {last} để chọn."
+# The Official Account may send a few free replies to each message; the rest of a long answer waits for this.
+ZALO_MORE_COMMAND = "gửi tiếp"
+ZALO_MORE_BUTTON = "▶️ Gửi tiếp"
+ZALO_MORE_NOTE = "(Còn tiếp. Bạn gửi «gửi tiếp» để xem phần còn lại.)"
+ZALO_WEB = {
+    "ask_zalo": "💬 Hỏi trên Zalo",
+    "open_oa": "Mở Zalo",
+    "send_code": "Mở Zalo, nhắn cho trợ lý đúng dòng dưới đây để xem ngay thủ tục này:",
+    "send_code_office": "Mở Zalo, nhắn cho trợ lý đúng dòng dưới đây để được hướng dẫn tại nơi tiếp nhận này:",
+    "copy_hint": "Chạm vào dòng trên để chọn rồi sao chép.",
+}
+
+
+def zalo_choice_hint(numbers: list[int]) -> str:
+    """The line under a numbered list on Zalo: "Gửi 1, 2 hoặc 3 để chọn."."""
+    if len(numbers) == 1:
+        return ZALO_CHOOSE_ONE.format(number=numbers[0])
+    if len(numbers) <= 4:
+        return ZALO_CHOOSE_FEW.format(first=", ".join(str(number) for number in numbers[:-1]), last=numbers[-1])
+    return ZALO_CHOOSE_RANGE.format(first=numbers[0], last=numbers[-1])
+
+# The import rules speak English on the command line (one line: file, row, field); a clerk reads them here.
+_RECORD_ERROR_WORDS = (
+    (r"is not a date YYYY-MM-DD", "không phải ngày dạng YYYY-MM-DD (ví dụ 2026-11-30)"),
+    (r": required$", ": bắt buộc phải điền"),
+    (r"longer than (\d+) characters", r"dài quá \1 ký tự"),
+    (r"more than (\d+) items", r"quá \1 mục"),
+    (r"is not a procedure code like 1\.001193", "không phải mã thủ tục (ví dụ 1.001193)"),
+    (r"must be one of", "phải là một trong"),
+    (r"expected text, got \w+", "cần là chữ"),
+    (r"expected a list, got \w+", "cần là danh sách, mỗi dòng một mục"),
+    (r"must be a web link", "phải là đường dẫn web (https://...)"),
+    (r"must be 1-40 of a-z 0-9 -", "chỉ gồm 1-40 ký tự a-z, 0-9 và dấu -"),
+    (r"contains the control character", "có ký tự điều khiển"),
+    (r"not UTF-8 text", "không phải chữ UTF-8"),
+)
+
+
+def record_error_in_vietnamese(message: str) -> str:
+    """An import-rule error ("form, field 'verified_on': 'x' is not a date") for a clerk, in Vietnamese,
+    with the field's label."""
+    text = re.sub(r"^form,?\s*", "", message)
+    text = re.sub(r"field '(\w+)'", lambda match: f"mục «{FIELD_LABELS.get(match.group(1), match.group(1))}»", text)
+    for pattern, replacement in _RECORD_ERROR_WORDS:
+        text = re.sub(pattern, replacement, text)
+    return "Chưa lưu được: " + text

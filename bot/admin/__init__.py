@@ -1,10 +1,10 @@
 """The staff admin at /admin (sqladmin): login, procedures, aliases, offices, spreadsheets, the unanswered
 inbox, the dashboard. `setup_admin` returns a function that mounts it on the web server."""
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from sqladmin import Admin
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -13,14 +13,25 @@ from bot import texts
 from bot.admin.auth import StaffAuth
 from bot.admin.base import AdminApp
 from bot.admin.dashboard import DashboardCsvView, DashboardView
+from bot.admin.home import StaffAdmin
 from bot.admin.inbox import InboxView
 from bot.admin.spreadsheet import SpreadsheetDownloadView, SpreadsheetView
-from bot.admin.views import AliasAdmin, AuditAdmin, OfficeAdmin, ProcedureAdmin, StaffUserAdmin
+from bot.admin.views import AliasAdmin, AuditAdmin, OfficeAdmin, ProcedureAdmin, QuietRejections, StaffUserAdmin
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MODEL_VIEWS = (ProcedureAdmin, AliasAdmin, OfficeAdmin, StaffUserAdmin, AuditAdmin)
 PAGES = (DashboardView, DashboardCsvView, InboxView, SpreadsheetView, SpreadsheetDownloadView)
+
+
+def vietnamese(message: str) -> str:
+    """sqladmin's and WTForms' English words in Vietnamese (unknown ones pass through)."""
+    return texts.ADMIN_UI.get(message, message)
+
+
+def vietnamese_plural(singular: str, plural: str, count: int) -> str:
+    """Vietnamese has no plural forms."""
+    return vietnamese(singular if count == 1 else plural)
 
 
 def same_origin(request: Request) -> bool:
@@ -58,8 +69,11 @@ def setup_admin(app: AdminApp, secret_key: str, https_only: bool):
 
     def mount(web: Any) -> None:
         web.add_middleware(CheckOrigin)
+        refusals = logging.getLogger("sqladmin.application")
+        if not any(isinstance(existing, QuietRejections) for existing in refusals.filters):
+            refusals.addFilter(QuietRejections())
         auth = StaffAuth(app.engine, app.login_throttle, secret_key, https_only)
-        admin = Admin(
+        admin = StaffAdmin(
             web,
             app.engine,
             title=texts.ADMIN["title"],
@@ -67,6 +81,9 @@ def setup_admin(app: AdminApp, secret_key: str, https_only: bool):
             templates_dir=str(TEMPLATES),
             authentication_backend=auth,
         )
+        admin.engine = app.engine
+        # sqladmin's templates say everything through gettext: answer in Vietnamese.
+        admin.templates.env.install_gettext_callables(vietnamese, vietnamese_plural, newstyle=True)
         auth.templates = admin.templates
         for view in (*MODEL_VIEWS, *PAGES):
             view.app = app

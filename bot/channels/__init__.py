@@ -66,7 +66,11 @@ class Capabilities:
 
 def configured_channels(assistant: Assistant) -> list[Channel]:
     """The channels the settings enable (the web pages always run; they are the server itself)."""
-    from bot.channels import telegram
+    from bot.channels import telegram, zalo_bot, zalo_oa
 
-    factories: tuple[Callable[[Assistant], Channel | None], ...] = (telegram.from_settings,)
+    factories: tuple[Callable[[Assistant], Channel | None], ...] = (
+        telegram.from_settings,
+        zalo_oa.from_settings,
+        zalo_bot.from_settings,
+    )
     return [channel for factory in factories if (channel := factory(assistant)) is not None]
