@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from bot import texts
 from bot.catalog import Catalog, popular_codes
 from bot.config import Settings
-from bot.conversation import Conversation, Incoming, Reply
+from bot.conversation import Conversation, Incoming, Message, Reply
 from bot.dialog import Dialog
-from bot.journal import record
+from bot.journal import record, user_hash
 from bot.stores import (
     ConversationStore,
     LoginThrottle,
@@ -27,6 +28,7 @@ from bot.stores import (
     StoredConversations,
 )
 from bot.texts import stats_text
+from bot.tickets import find_ticket, open_ticket, public_answers
 from knowledge.db import (
     answered_counts,
     deeplink_opens,
@@ -102,9 +104,9 @@ class App:
             popularity = answered_counts(self.engine) or bundled_popularity()
             index = SearchIndex(load_procedures(self.engine), self.lexicon, popularity)
             offices = {office.slug: office for office in load_offices(self.engine)}
-            catalog = Catalog.build(index, popular_codes(popularity), offices)
+            catalog = Catalog.build(index, popular_codes(popularity), offices, public_answers(self.engine))
             if self._dialog is None:
-                self._dialog = Dialog(catalog)
+                self._dialog = Dialog(catalog, contact_retention_days=self.settings.ticket_retention_days)
             else:
                 self._dialog.catalog = catalog  # one assignment: a request sees the old or the new, whole
             self._built_version = version
@@ -127,12 +129,27 @@ class App:
     # -- conversations ----------------------------------------------------------------------------------
 
     def respond(self, incoming: Incoming) -> Reply:
-        """The dialog's reply, with the conversation loaded from and saved to its store."""
+        """The dialog's reply, with the conversation loaded from and saved to its store; a ticket the dialog
+        asked for is opened (or looked up) here, where the database is."""
         key = incoming.conversation_key
         conversation = self.conversations.load(key) or Conversation()
         reply = self.dialog.handle(incoming, conversation)
         conversation.touched = time.time()
         self.conversations.save(key, conversation)
+        if reply.open_ticket is not None:
+            ticket = open_ticket(
+                self.engine,
+                reply.open_ticket,
+                channel=incoming.channel,
+                user_ref=incoming.user_id,
+                user_hash=user_hash(self.settings.log_salt.get_secret_value(), incoming.channel, incoming.user_id),
+            )
+            message = Message(texts.ticket_opened(ticket.code, self.settings.ticket_hours))
+            reply = Reply((*reply.messages, message), reply.events)
+        elif reply.ticket_lookup is not None:
+            ticket = find_ticket(self.engine, reply.ticket_lookup)
+            text = texts.ticket_status(ticket) if ticket else texts.TICKET_UNKNOWN.format(code=reply.ticket_lookup)
+            reply = Reply((*reply.messages, Message(text)), reply.events)
         return reply
 
     def record(self, incoming: Incoming, reply: Reply) -> None:

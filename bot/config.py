@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Salt for hashing user ids in the query log; set it in production so hashes cannot be reversed.
     log_salt: SecretStr = SecretStr("tthc-bot")
+    # Hỏi cán bộ: when citizens may expect an answer (said to them), the target in working days (for the
+    # dashboard), how long contact details are kept, and the staff Telegram group new questions go to.
+    ticket_hours: str = "trong 2 ngày làm việc"
+    ticket_target_days: float = 2.0
+    ticket_retention_days: int = 90
+    staff_chat_id: int | None = None
 
     # -- Zalo (README "Zalo") --------------------------------------------------------------------------------
     # The Zalo Bot Platform: a bot token `{bot_id}:{secret}` (it travels in URL paths: never log a URL).

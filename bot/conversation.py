@@ -5,9 +5,13 @@ chat platform.
 
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.tickets import TicketRequest
 
 CALLBACK_VERSION = "1"
+HISTORY_LINES = 8
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data; the other channels are looser
 
 
@@ -61,10 +65,13 @@ class Event:
 
 @dataclass(frozen=True)
 class Reply:
-    """Messages to send, and events to log."""
+    """Messages to send, and events to log; a ticket to open or look up is done by the application, which
+    then says the code (the dialog does no I/O)."""
 
     messages: tuple[Message, ...]
     events: tuple[Event, ...] = ()
+    open_ticket: "TicketRequest | None" = None
+    ticket_lookup: str | None = None  # a ticket code the citizen asked about
 
     @property
     def buttons(self) -> tuple[Button, ...]:
@@ -84,7 +91,14 @@ class Conversation:
     # The buttons of the last reply that had any, in order: "2" typed on a channel without buttons (Zalo)
     # presses the second. They stay valid until a reply brings new buttons.
     numbered: tuple[str, ...] = ()
+    awaiting: str = ""  # "ticket": the next message is the question for staff
+    considered: tuple[str, ...] = ()  # the procedures the matcher offered for the last question
+    history: tuple[dict, ...] = ()  # the last few exchanges, for staff when the citizen asks a person
     touched: float = field(default_factory=time.time)
+
+    def remember(self, who: str, text: str) -> None:
+        """Keep the last few lines of the talk (bounded), for a ticket's context."""
+        self.history = (*self.history, {"who": who, "text": text[:300]})[-HISTORY_LINES:]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe form for stores that keep conversations outside the process."""
@@ -95,7 +109,7 @@ class Conversation:
         """The inverse of to_json; unknown keys (from a newer version) are ignored."""
         known = {item.name for item in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        for key in ("facets", "numbered"):
+        for key in ("facets", "numbered", "considered", "history"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)

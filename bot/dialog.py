@@ -12,6 +12,7 @@ from html import escape
 from bot import menus, texts
 from bot.catalog import Catalog
 from bot.conversation import CALLBACK_VERSION, Button, Conversation, Event, Incoming, Message, Reply, callback
+from bot.tickets import TicketRequest, normalize_code, split_phone
 from knowledge.normalize import FACETS, MAX_QUERY_CHARS
 from knowledge.records import ProcedureInfo
 from knowledge.search import ANSWER, CLARIFY, NONE, SearchResult
@@ -38,9 +39,9 @@ SMALLTALK_REPLIES = {"greeting": texts.GREETING, "thanks": texts.THANKS, "goodby
 class Dialog:
     """The conversation logic shared by the terminal, Telegram, Zalo and the web."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, contact_retention_days: int = 90) -> None:
         self.catalog = catalog  # replaced whole by the composition root after a reload
-
+        self.contact_retention_days = contact_retention_days  # told to a citizen who asks a person
     def handle(self, incoming: Incoming, conversation: Conversation) -> Reply:
         """Decide the reply to one incoming event; `conversation` is updated in place."""
         reply = self._dispatch(self.catalog, incoming, conversation)
@@ -56,6 +57,8 @@ class Dialog:
             return Reply((Message(texts.HELP, menus.browse_row()),))
         if incoming.command == "linhvuc":
             return menus.browse_fields(catalog)
+        if incoming.command == texts.TICKET_COMMAND:
+            return self._ask_staff(conversation)
         if incoming.button is not None:
             return self._on_button(catalog, incoming.button, conversation)
         text = (incoming.text or "").strip()
@@ -68,8 +71,45 @@ class Dialog:
                 return Reply((Message(texts.STALE_NUMBER.format(count=len(conversation.numbered))),))
         start = _typed_start(text)
         if start is not None:  # "/start p1_1-004873" or the bare code, typed from a QR landing page
+            conversation.awaiting = ""
             return self._on_start(catalog, start, conversation)
+        if conversation.awaiting == "ticket":
+            return self._ticket_from(text, conversation)
+        code = normalize_code(text)
+        if code is not None:  # "mã HCB-7K3QP": how is my question doing?
+            return Reply((), ticket_lookup=code)
         return self._on_text(catalog, text, conversation)
+
+    # -- Hỏi cán bộ -----------------------------------------------------------------------------------
+
+    def _ask_staff(self, conversation: Conversation) -> Reply:
+        """Ask the citizen to write the question for staff (offering what they already typed)."""
+        conversation.awaiting = "ticket"
+        prompt = texts.ASK_STAFF_PROMPT.format(days=self.contact_retention_days)
+        rows: list[tuple[Button, ...]] = []
+        if conversation.asked:
+            prompt += "\n\n" + texts.ASK_STAFF_LAST.format(question=escape(conversation.asked[:300]))
+            rows.append((Button(texts.ASK_STAFF_USE_LAST_BUTTON, callback("h", "q")),))
+        rows.append((Button(texts.ASK_STAFF_CANCEL_BUTTON, callback("h", "x")),))
+        return Reply((Message(prompt, tuple(rows)),))
+
+    @staticmethod
+    def _ticket_from(text: str, conversation: Conversation) -> Reply:
+        """The citizen's question for staff: the application stores it and answers with the code."""
+        question, phone = split_phone(text)
+        if len(question) < 8 or len(question.split()) < 2:
+            return Reply((Message(texts.ASK_STAFF_TOO_SHORT),))
+        conversation.awaiting = ""
+        if not conversation.history or conversation.history[-1].get("text") != question[:300]:
+            conversation.remember("citizen", question)
+        request = TicketRequest(
+            question=question,
+            phone=phone,
+            office=conversation.office,
+            considered=conversation.considered,
+            history=conversation.history,
+        )
+        return Reply((), (Event("ticket", text=question[:500], office=conversation.office, asked=question),), request)
 
     # -- answers --------------------------------------------------------------------------------------
 
@@ -84,16 +124,23 @@ class Dialog:
 
     @staticmethod
     def _not_found(catalog: Catalog, result: SearchResult) -> tuple[Message, ...]:
-        """An honest "not found": a search link with the question's words, and only suggestions that share
-        a distinctive word with it."""
-        codes = [hit.code for hit in result.suggestions]
+        """An honest "not found": a past public answer to a similar question first if there is one; the
+        national portal's search with the question's words; "Hỏi cán bộ"; and only suggestions that share a
+        distinctive word with the question."""
         analysis = result.analysis
         spelled = zip(analysis.tokens, analysis.accents or analysis.tokens, strict=False)
         words = [accented or folded for folded, accented in spelled]  # as the citizen typed them
-        first = Message(texts.not_found(" ".join(words[:6])), () if codes else menus.browse_row())
-        if not codes:
-            return (first,)
-        return first, Message(texts.NOT_FOUND_SUGGESTIONS, menus.choice_buttons(catalog, codes) + menus.browse_row())
+        codes = [hit.code for hit in result.suggestions]
+        ask = menus.ask_staff_row()
+        messages = [Message(texts.not_found(" ".join(words[:6])), ask if codes else ask + menus.browse_row())]
+        similar = catalog.similar_answer(analysis.folded)
+        if similar is not None:
+            button = Button(texts.SIMILAR_ANSWER_BUTTON, callback("a", similar.code))
+            messages.insert(0, Message(texts.SIMILAR_ANSWER_NOTE, ((button,),)))
+        if codes:
+            buttons = menus.choice_buttons(catalog, codes) + menus.browse_row()
+            messages.append(Message(texts.NOT_FOUND_SUGGESTIONS, buttons))
+        return tuple(messages)
 
     # -- handlers -------------------------------------------------------------------------------------
 
@@ -165,14 +212,19 @@ class Dialog:
             log = replace(log, decision=NONE, code=None, score=None)
             return Reply((*notes, Message(texts.WHICH_PROCEDURE, menus.popular_buttons(catalog))), (log,))
         conversation.question, conversation.asked = analysis.folded, text
+        conversation.considered = tuple(hit.code for hit in result.hits[:3])
+        conversation.remember("citizen", text)
         if result.decision == ANSWER and top is not None:
-            answer = self._answer(catalog, catalog.index.by_code[top.code], result.facets, conversation)
-            return Reply((*notes, answer), (log,))
+            info = catalog.index.by_code[top.code]
+            conversation.remember("bot", info.title)
+            return Reply((*notes, self._answer(catalog, info, result.facets, conversation)), (log,))
         conversation.code, conversation.facets = None, result.facets
         if result.decision == CLARIFY:
             codes = [hit.code for hit in result.choices]
+            conversation.remember("bot", " / ".join(catalog.index.by_code[code].title for code in codes))
             buttons = menus.choice_buttons(catalog, codes) + ((Button(texts.NONE_OF_THESE, callback("n")),),)
             return Reply((*notes, Message(texts.CLARIFY, buttons)), (log,))
+        conversation.remember("bot", texts.NOT_FOUND_SHORT)
         return Reply((*notes, *self._not_found(catalog, result)), (log,))
 
     def _on_button(self, catalog: Catalog, data: str, conversation: Conversation) -> Reply:
@@ -192,14 +244,25 @@ class Dialog:
             return Reply((Message(texts.special_cases(info), menus.procedure_buttons(info, ())),))
         if action in ("u", "d") and info and len(args) == 1:
             helpful = action == "u"
-            message = texts.FEEDBACK_THANKS_UP if helpful else texts.FEEDBACK_THANKS_DOWN
             event = Event(
                 "feedback", text=conversation.question, code=info.code, helpful=helpful, asked=conversation.asked
             )
-            return Reply((Message(message),), (event,))
+            if helpful:
+                return Reply((Message(texts.FEEDBACK_THANKS_UP),), (event,))
+            return Reply((Message(texts.FEEDBACK_THANKS_DOWN, menus.ask_staff_row()),), (event,))
         if action == "n" and not args:
             event = Event("choice_rejected", text=conversation.question, decision=NONE, asked=conversation.asked)
-            return Reply((Message(texts.AFTER_NONE_OF_THESE, menus.field_buttons(catalog)),), (event,))
+            buttons = menus.ask_staff_row() + menus.field_buttons(catalog)
+            return Reply((Message(texts.AFTER_NONE_OF_THESE, buttons),), (event,))
+        if action == "h" and not args:
+            return self._ask_staff(conversation)
+        if action == "a" and len(args) == 1 and (answer := catalog.answer(args[0])) is not None:
+            return Reply((Message(texts.ticket_answer(answer.code, answer.question, answer.answer)),))
+        if action == "h" and args == ["q"] and conversation.awaiting == "ticket" and conversation.asked:
+            return self._ticket_from(conversation.asked, conversation)
+        if action == "h" and args == ["x"]:
+            conversation.awaiting = ""
+            return Reply((Message(texts.ASK_STAFF_CANCELLED),))
         if action == "b" and not args:
             return menus.browse_fields(catalog)
         if action == "g" and len(args) == 1 and args[0].isdigit() and len(args[0]) < 6:

@@ -22,6 +22,11 @@ def browse_row() -> Rows:
     return ((Button(texts.BROWSE_BUTTON, callback("b")),),)
 
 
+def ask_staff_row() -> Rows:
+    """One button: hand the question to a person (Hỏi cán bộ)."""
+    return ((Button(texts.ASK_STAFF_BUTTON, callback("h")),),)
+
+
 def procedure_buttons(info: ProcedureInfo, shown: tuple[str, ...]) -> Rows:
     """The facets not shown yet, the special cases when there are some, and feedback."""
     others = [

@@ -12,6 +12,7 @@ from bot.admin import setup_admin
 from bot.app import KNOWLEDGE_CHECK_SECONDS, App
 from bot.channels import Channel, configured_channels
 from bot.channels.web import create_web_app
+from bot.delivery import delivery_loop
 from bot.guards import Guard, behind_proxies
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ async def serve(app: App) -> None:
     logger.warning("channels: %s", ", ".join(["web", *(channel.name for channel in channels)]))
     tasks = [asyncio.create_task(channel.run(), name=channel.name) for channel in channels]
     tasks.append(asyncio.create_task(_watch_knowledge(app), name="knowledge"))
+    senders = {channel.name: channel for channel in channels}
+    staff = next((channel for channel in channels if getattr(channel, "staff_chat_id", None)), None)
+    tasks.append(asyncio.create_task(delivery_loop(app.engine, senders, staff), name="delivery"))
     try:
         await server.serve()
     finally:

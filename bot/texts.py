@@ -6,7 +6,7 @@ display as is and the terminal strips; everything that does not come from this m
 
 import html
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from html import escape
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ HELP = (
     "• Gõ câu hỏi về thủ tục bạn cần làm, ví dụ <i>nhập hộ khẩu cho con</i>, <i>đổi căn cước ở đâu</i>.\n"
     "• Bấm các nút bên dưới câu trả lời để xem hồ sơ, nơi nộp, thời gian, lệ phí, các bước.\n"
     "• /linhvuc: xem thủ tục theo lĩnh vực.\n"
+    "• /hoicanbo: gửi câu hỏi cho cán bộ khi mình chưa trả lời được.\n"
     "• Quét mã QR ở Trung tâm Phục vụ hành chính công để mở đúng thủ tục.\n"
     "Thông tin mang tính hướng dẫn; hãy đối chiếu trên dichvucong.gov.vn hoặc hỏi cán bộ một cửa."
 )
@@ -66,6 +67,7 @@ NOT_FOUND_PORTAL = (
     "(ô tìm kiếm thủ tục hành chính)."
 )
 NOT_FOUND_SUGGESTIONS = "Có thể bạn muốn hỏi:"
+NOT_FOUND_SHORT = "(chưa tìm thấy thủ tục)"
 BROWSE_BUTTON = "📚 Xem theo lĩnh vực"
 BROWSE_FIELDS = "Chọn lĩnh vực:"
 BROWSE_PROCEDURES = "Các thủ tục lĩnh vực <b>{field}</b>:"
@@ -90,7 +92,7 @@ CODE_LINE = "Mã thủ tục {code} · {level} · {field}"
 NOT_AT_COMMUNE = "ℹ️ Thủ tục này không làm ở xã, phường: do <b>{agency}</b> ({level}) giải quyết."
 SPECIAL_CASES_BUTTON = "⚠️ Trường hợp đặc biệt"
 SPECIAL_CASES_HEADING = "⚠️ Trường hợp đặc biệt"
-SPECIAL_CASES_HINT = "Có {count} trường hợp đặc biệt (ủy quyền, mất giấy tờ…): bấm nút <i>Trường hợp đặc biệt</i>."
+SPECIAL_CASES_HINT = "Có {count} trường hợp đặc biệt: bấm nút <i>⚠️ Trường hợp đặc biệt</i>."
 MORE_DOCUMENTS = "… và {count} giấy tờ khác: bấm <i>📄 Hồ sơ</i>."
 SUMMARY_LABELS = {"where": "📍 Nơi nộp", "time": "⏱ Thời gian", "fees": "💰 Lệ phí"}
 SUMMARY_DOCUMENTS = 4
@@ -111,6 +113,7 @@ COMMANDS = {
     "start": "Bắt đầu trò chuyện",
     "help": "Cách dùng trợ lý",
     "linhvuc": "Xem thủ tục theo lĩnh vực",
+    "hoicanbo": "Hỏi cán bộ khi bot chưa trả lời được",
 }
 
 
@@ -163,10 +166,11 @@ def source_footer(info: ProcedureInfo) -> str:
     """Where the facts come from and when they were checked (one line; national records say they are raw)."""
     verified = _format_date(info.verified_on)
     url = info.source_url
-    host = (urlsplit(url).hostname or "") if url.startswith(("https://", "http://")) else ""
-    if host.endswith("dichvucong.gov.vn"):
+    parts = urlsplit(url) if url.startswith(("https://", "http://")) else None
+    host = (parts.hostname or "") if parts else ""
+    if host.endswith("dichvucong.gov.vn") and parts and parts.path.startswith("/thu-tuc-hanh-chinh/"):
         line = SOURCE_NATIONAL.format(url=escape(url, quote=True), verified=verified)
-    elif host:
+    elif host and not host.endswith("dichvucong.gov.vn"):
         line = SOURCE_OTHER.format(url=escape(url, quote=True), host=escape(host), verified=verified)
     else:
         line = SOURCE_NONE.format(verified=verified)
@@ -304,6 +308,9 @@ WEB = {
     "phone": "Điện thoại",
     "map": "Xem bản đồ",
     "back": "← Trang hỏi đáp",
+    "public_answers": "Câu hỏi cán bộ đã trả lời",
+    "ask_staff": "✍️ Hỏi cán bộ",
+    "ask_staff_title": "Gửi câu hỏi cho cán bộ khi bot chưa trả lời được",
 }
 
 API_ERRORS = {
@@ -311,7 +318,7 @@ API_ERRORS = {
     "too_many": "Bạn gửi nhanh quá, vui lòng chờ vài giây rồi hỏi tiếp.",
     "bad_json": "Yêu cầu không phải JSON hợp lệ.",
     "invalid": "Yêu cầu không hợp lệ: cần session_id (8-64 ký tự A-Z a-z 0-9 _ -) "
-    "và đúng một trong text, button, start.",
+    "và đúng một trong text, button, start, poll.",
 }
 
 ADMIN = {
@@ -335,6 +342,10 @@ ADMIN = {
     "marked": "Đã đánh dấu: {status}.",
     "forbidden": "Yêu cầu bị từ chối (nguồn không hợp lệ).",
     "saved": "Đã lưu: {what}.",
+    "tickets": "Câu hỏi của người dân",
+    "ticket_refused": "Chưa gửi được câu trả lời: {error}.",
+    "ticket_resend": "Sẽ gửi lại câu trả lời trong ít giây.",
+    "ticket_closed": "Đã đóng câu hỏi.",
     "deleted": "Đã xóa: {what}.",
 }
 
@@ -477,6 +488,7 @@ AUDIT_ACTIONS = {
     "import": "Nhập bảng tính",
     "alias": "Thêm cách gọi",
     "inbox": "Xử lý hộp thư",
+    "ticket": "Trả lời câu hỏi",
 }
 AUDIT_TARGETS = {"procedure": "Thủ tục", "alias": "Cách gọi", "office": "Nơi tiếp nhận", "staff-user": "Tài khoản"}
 
@@ -532,3 +544,95 @@ def record_error_in_vietnamese(message: str) -> str:
     for pattern, replacement in _RECORD_ERROR_WORDS:
         text = re.sub(pattern, replacement, text)
     return "Chưa lưu được: " + text
+
+
+# -- Hỏi cán bộ: a question handed to a person ---------------------------------------------------------------
+
+ASK_STAFF_BUTTON = "✍️ Hỏi cán bộ"
+ASK_STAFF_PROMPT = (
+    "Bạn viết câu hỏi cho cán bộ trong <b>một tin nhắn</b>: việc bạn cần làm, ở xã, phường nào. "
+    "Muốn được gọi lại thì ghi kèm số điện thoại.\n"
+    "<i>Câu hỏi và số điện thoại chỉ dùng để trả lời bạn; thông tin liên lạc được xóa sau {days} ngày.</i>"
+)
+ASK_STAFF_LAST = "Hoặc gửi luôn câu bạn vừa hỏi: «{question}»"
+ASK_STAFF_USE_LAST_BUTTON = "📨 Gửi câu vừa hỏi"
+ASK_STAFF_CANCEL_BUTTON = "Thôi, không gửi"
+ASK_STAFF_CANCELLED = "Đã hủy, chưa gửi gì cho cán bộ. Bạn cứ hỏi tiếp nhé."
+ASK_STAFF_TOO_SHORT = "Câu hỏi ngắn quá, cán bộ khó trả lời. Bạn viết rõ hơn một chút giúp mình nhé."
+TICKET_OPENED = (
+    "✅ Đã gửi câu hỏi cho cán bộ. Mã câu hỏi của bạn: <b>{code}</b>\n"
+    "Cán bộ trả lời trong giờ hành chính, {when}, ngay trong cuộc trò chuyện này. "
+    "Muốn xem tình trạng, bạn gửi mã <b>{code}</b>."
+)
+TICKET_ANSWER = "💬 <b>Cán bộ trả lời câu hỏi {code}</b>\n<i>Bạn hỏi: {question}</i>\n\n{answer}"
+TICKET_STATUS = {
+    "open": "Câu hỏi <b>{code}</b> đang chờ cán bộ trả lời (gửi lúc {created}).",
+    "answered": "Câu hỏi <b>{code}</b> đã được trả lời lúc {answered}:\n\n{answer}",
+    "closed": "Câu hỏi <b>{code}</b> đã đóng.",
+}
+TICKET_UNKNOWN = "Không tìm thấy câu hỏi có mã {code}. Bạn kiểm tra lại mã giúp mình nhé."
+TICKET_COMMAND = "hoicanbo"
+STAFF_GROUP_TICKET = (
+    "❓ <b>{code}</b> · {channel}{office}\n{question}{phone}\n"
+    "<i>Trả lời (reply) tin này để gửi câu trả lời cho người dân.</i>"
+)
+STAFF_GROUP_ANSWERED = "Đã gửi câu trả lời cho {code}."
+STAFF_GROUP_NOT_A_TICKET = "Tin bạn trả lời không phải câu hỏi của người dân (hoặc câu hỏi đã được trả lời)."
+WEB_TICKET_PAGE = {
+    "title": "Câu hỏi gửi cán bộ",
+    "asked": "Câu hỏi",
+    "answer": "Cán bộ trả lời",
+    "waiting": "Cán bộ chưa trả lời. Câu hỏi được trả lời trong giờ hành chính, {when}.",
+    "not_found": "Không tìm thấy câu hỏi có mã này.",
+    "public_title": "Hỏi đáp",
+    "public_intro": "Câu hỏi của người dân đã được cán bộ trả lời công khai.",
+    "public_search": "Tìm câu hỏi",
+    "public_empty": "Chưa có câu hỏi nào được công khai.",
+    "menu": "✍️ Hỏi cán bộ",
+}
+SIMILAR_ANSWER_NOTE = "Cán bộ đã trả lời một câu hỏi giống vậy:"
+SIMILAR_ANSWER_BUTTON = "💬 Xem câu trả lời"
+
+
+VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC time as Vietnamese read it (giờ Việt Nam)."""
+    if moment is None:
+        return "?"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+
+
+def ticket_opened(code: str, when: str) -> str:
+    """The confirmation with the code to quote."""
+    return TICKET_OPENED.format(code=escape(code), when=escape(when))
+
+
+def ticket_answer(code: str, question: str, answer: str) -> str:
+    """A staff answer as the citizen receives it."""
+    return TICKET_ANSWER.format(code=escape(code), question=escape(question[:300]), answer=escape(answer))
+
+
+def ticket_status(ticket) -> str:
+    """What a citizen sees when asking about a code."""
+    template = TICKET_STATUS.get(ticket.status, TICKET_STATUS["open"])
+    return template.format(
+        code=escape(ticket.code),
+        created=local_time(ticket.created_at),
+        answered=local_time(ticket.answered_at),
+        answer=escape(ticket.answer),
+    )
+
+
+def staff_group_ticket(ticket) -> str:
+    """A new ticket as posted to the staff Telegram group."""
+    return STAFF_GROUP_TICKET.format(
+        code=escape(ticket.code),
+        channel=escape(ticket.channel),
+        office=f" · {escape(ticket.office_slug)}" if ticket.office_slug else "",
+        question=escape(ticket.question),
+        phone=f"\n☎ {escape(ticket.phone)}" if ticket.phone else "",
+    )

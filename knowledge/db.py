@@ -127,8 +127,13 @@ def _count_knowledge_changes(session: OrmSession, _context: object, _instances: 
     """Every flush that touches procedures, aliases or offices moves the knowledge version, in the same
     transaction, whoever writes (importer, admin, CLI): the running workers see it and reload."""
     touched = (*session.new, *session.dirty, *session.deleted)
-    if not any(isinstance(row, _KNOWLEDGE_TABLES) for row in touched):
-        return
+    if any(isinstance(row, _KNOWLEDGE_TABLES) for row in touched):
+        bump_knowledge_version(session)
+
+
+def bump_knowledge_version(session: OrmSession) -> None:
+    """Move the knowledge version in this transaction (for changes the workers must see, e.g. a staff answer
+    made public, that the flush hook does not watch)."""
     moved = session.execute(
         update(KnowledgeVersion)
         .where(KnowledgeVersion.id == 1)

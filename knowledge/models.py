@@ -216,6 +216,7 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_key: str = Field(index=True, max_length=80)
     html: str
+    ticket_code: str | None = Field(default=None, max_length=12)  # the ticket whose answer this is
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
 

@@ -16,12 +16,13 @@ from bot.admin.dashboard import DashboardCsvView, DashboardView
 from bot.admin.home import StaffAdmin
 from bot.admin.inbox import InboxView
 from bot.admin.spreadsheet import SpreadsheetDownloadView, SpreadsheetView
+from bot.admin.tickets import TicketsView, TicketView
 from bot.admin.views import AliasAdmin, AuditAdmin, OfficeAdmin, ProcedureAdmin, QuietRejections, StaffUserAdmin
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MODEL_VIEWS = (ProcedureAdmin, AliasAdmin, OfficeAdmin, StaffUserAdmin, AuditAdmin)
-PAGES = (DashboardView, DashboardCsvView, InboxView, SpreadsheetView, SpreadsheetDownloadView)
+PAGES = (TicketsView, TicketView, DashboardView, DashboardCsvView, InboxView, SpreadsheetView, SpreadsheetDownloadView)
 
 
 def vietnamese(message: str) -> str:

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 
 from bot.catalog import Catalog
+from bot.config import Settings
 from bot.stores import LoginThrottle
 from knowledge.models import AuditLog
 
@@ -17,6 +18,7 @@ class AdminApp(Protocol):
 
     engine: Engine
     login_throttle: LoginThrottle
+    settings: Settings
 
     @property
     def catalog(self) -> Catalog:

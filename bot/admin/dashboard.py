@@ -1,6 +1,7 @@
 """The dashboard: questions per day by channel, decisions, top procedures, QR opens, feedback, and a CSV."""
 
 import csv
+import html
 import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from starlette.responses import Response
 
 from bot import texts
 from bot.admin.base import AdminApp, HiddenView
+from bot.tickets import service_levels
 from knowledge.models import Feedback, QueryLog
 
 
@@ -29,7 +31,7 @@ def dashboard_data(engine: Engine, days: int = 14) -> dict:
     per_day: dict[str, Counter[str]] = {day: Counter() for day in day_list}
     decisions: Counter[str] = Counter()
     top: Counter[str] = Counter()
-    opens: Counter[str] = Counter()
+    visitors: dict[str, set[str]] = {}
     for log in logs:
         day = log.created_at.date().isoformat()
         if log.kind == "question":
@@ -38,7 +40,9 @@ def dashboard_data(engine: Engine, days: int = 14) -> dict:
             if log.decision == "answer" and log.top_code:
                 top[log.top_code] += 1
         elif log.kind == "deeplink":
-            opens[log.office_slug or "(không qua nơi tiếp nhận)"] += 1
+            # Distinct visitors: one person scanning twice, or reloading the page, is one open.
+            visitors.setdefault(log.office_slug or "(không qua nơi tiếp nhận)", set()).add(log.user_hash)
+    opens = Counter({office: len(people) for office, people in visitors.items()})
     channels = sorted({channel for counter in per_day.values() for channel in counter})
     total = sum(decisions.values())
     return {
@@ -56,10 +60,20 @@ def dashboard_data(engine: Engine, days: int = 14) -> dict:
     }
 
 
+CHANNEL_LABELS = {
+    "web": "Trang web",
+    "telegram": "Telegram",
+    "zalo_oa": "Zalo OA",
+    "zalo_bot": "Zalo Bot",
+    "cli": "Dòng lệnh",
+}
+COLOURS = ("#b3261e", "#1e6bb3", "#2e7d32", "#8e44ad", "#f39c12")
+
+
 def bar_chart_svg(data: dict) -> str:
-    """Questions per day, stacked by channel, as an inline SVG (rendered on the server, no library)."""
-    colours = ["#b3261e", "#1e6bb3", "#2e7d32", "#8e44ad", "#f39c12"]
-    width, height, left, bottom = 640, 200, 30, 30
+    """Questions per day, stacked by channel, with a legend, as an inline SVG (rendered on the server)."""
+    colours = COLOURS
+    width, height, left, bottom = 640, 200, 30, 50
     days = data["days"]
     peak = max([sum(data["per_day"][day].values()) for day in days] + [1])
     bar = (width - left) / max(len(days), 1)
@@ -83,6 +97,13 @@ def bar_chart_svg(data: dict) -> str:
             f'<text x="{left + index * bar + bar / 2:.1f}" y="{height + 18}" font-size="10" '
             f'text-anchor="middle">{day[8:10]}/{day[5:7]}</text>'
         )
+    for number, channel in enumerate(data["channels"]):
+        x = left + number * 120
+        label = html.escape(CHANNEL_LABELS.get(channel, channel))
+        parts.append(
+            f'<rect x="{x}" y="{height + 32}" width="10" height="10" fill="{colours[number % len(colours)]}"/>'
+            f'<text x="{x + 14}" y="{height + 41}" font-size="11">{label}</text>'
+        )
     parts.append(f'<text x="0" y="12" font-size="10">{peak}</text></svg>')
     return "".join(parts)
 
@@ -94,10 +115,16 @@ class DashboardView(BaseView):
     @expose("/dashboard", methods=["GET"])
     async def dashboard(self, request: Request) -> Response:
         data = await run_in_threadpool(dashboard_data, self.app.engine)
+        levels = await run_in_threadpool(service_levels, self.app.engine, self.app.settings.ticket_target_days)
         titles = {info.code: info.title for info in self.app.catalog.index.procedures}
-        return await self.templates.TemplateResponse(
-            request, "admin/dashboard.html", {"data": data, "chart": bar_chart_svg(data), "titles": titles}
-        )
+        context = {
+            "data": data,
+            "chart": bar_chart_svg(data),
+            "titles": titles,
+            "levels": levels,
+            "channel_labels": CHANNEL_LABELS,
+        }
+        return await self.templates.TemplateResponse(request, "admin/dashboard.html", context)
 
 
 class DashboardCsvView(HiddenView):

@@ -15,12 +15,14 @@ from bot.conversation import Incoming, Reply
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from sqlalchemy import Engine
 
 
 class Assistant(Protocol):
     """What every channel needs from the application (bot.app.App)."""
 
     settings: Settings
+    engine: "Engine"
 
     @property
     def catalog(self) -> Catalog:

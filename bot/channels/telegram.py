@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -24,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -40,6 +41,7 @@ from telegram.request import BaseRequest
 from bot import texts
 from bot.channels import Assistant, Capabilities
 from bot.conversation import Button, Incoming, Message, Reply
+from bot.tickets import TicketError, answer_ticket, ticket_for_staff_post
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -118,36 +120,49 @@ async def _send(send: Callable[[], Awaitable[object]]) -> None:
             await asyncio.sleep(0.5 * attempt)
 
 
+async def deliver(bot: Bot, chat_id: int, reply: Reply) -> int | None:
+    """Send every message of a reply; buttons go under the last part of each message. Returns the id of the
+    last message sent."""
+    sent_id: int | None = None
+    for message in reply.messages:
+        parts = split_html(message.html)
+        for number, part in enumerate(parts, start=1):
+            markup = keyboard(message.buttons) if number == len(parts) else None
+
+            async def send(part: str = part, markup: InlineKeyboardMarkup | None = markup) -> None:
+                nonlocal sent_id
+                try:
+                    sent = await bot.send_message(
+                        chat_id,
+                        part,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
+                except BadRequest as error:
+                    if "parse" not in str(error).lower():
+                        raise
+                    # Should never happen (everything is escaped); if it does, the citizen still gets text.
+                    sent = await bot.send_message(chat_id, texts.strip_tags(part), reply_markup=markup)
+                sent_id = sent.message_id
+
+            await _send(send)
+    return sent_id
+
+
 class TelegramHandlers:
     """Handlers that turn Telegram updates into dialog events and replies into messages."""
 
-    def __init__(self, assistant: Assistant, staff_ids: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, assistant: Assistant, staff_ids: frozenset[int] = frozenset(), staff_chat_id: int | None = None
+    ) -> None:
         self.assistant = assistant
         self.staff_ids = staff_ids
+        self.staff_chat_id = staff_chat_id
 
     async def deliver(self, chat_id: int, reply: Reply, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Send every message of a reply; buttons go under the last part of each message."""
-        for message in reply.messages:
-            parts = split_html(message.html)
-            for number, part in enumerate(parts, start=1):
-                markup = keyboard(message.buttons) if number == len(parts) else None
-
-                async def send(part: str = part, markup: InlineKeyboardMarkup | None = markup) -> None:
-                    try:
-                        await context.bot.send_message(
-                            chat_id,
-                            part,
-                            parse_mode=ParseMode.HTML,
-                            reply_markup=markup,
-                            link_preview_options=LinkPreviewOptions(is_disabled=True),
-                        )
-                    except BadRequest as error:
-                        if "parse" not in str(error).lower():
-                            raise
-                        # Should never happen (everything is escaped); if it does, the citizen still gets text.
-                        await context.bot.send_message(chat_id, texts.strip_tags(part), reply_markup=markup)
-
-                await _send(send)
+        """Send a reply in the chat the update came from."""
+        await deliver(context.bot, chat_id, reply)
 
     async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> None:
         reply = await asyncio.to_thread(self.assistant.respond, incoming)
@@ -173,6 +188,28 @@ class TelegramHandlers:
     async def on_browse(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/linhvuc: procedures by field."""
         await self._answer(update, context, Incoming(CHANNEL, self._user(update), command="linhvuc"))
+
+    async def on_ask_staff(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/hoicanbo: hand a question to a person."""
+        await self._answer(update, context, Incoming(CHANNEL, self._user(update), command=texts.TICKET_COMMAND))
+
+    async def on_staff_reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """In the staff group, a reply to a ticket's post answers that ticket (delivered to the citizen)."""
+        message = update.effective_message
+        if message is None or message.reply_to_message is None or not message.text:
+            return
+        ticket = await asyncio.to_thread(
+            ticket_for_staff_post, self.assistant.engine, message.reply_to_message.message_id
+        )
+        staff = update.effective_user.full_name if update.effective_user else "telegram"
+        try:
+            if ticket is None:
+                raise TicketError("not a ticket")
+            await asyncio.to_thread(answer_ticket, self.assistant.engine, ticket.code, message.text, staff=staff)
+            text = texts.STAFF_GROUP_ANSWERED.format(code=ticket.code)
+        except TicketError:
+            text = texts.STAFF_GROUP_NOT_A_TICKET
+        await message.reply_text(text)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any text message: a question."""
@@ -219,13 +256,19 @@ class TelegramHandlers:
                 logger.exception("could not send the apology")
 
     def register(self, application: Application) -> None:
-        """Attach every handler to an application."""
-        messages = filters.UpdateType.MESSAGE
-        application.add_handler(CommandHandler("start", self.on_start))
-        application.add_handler(CommandHandler("help", self.on_help))
-        application.add_handler(CommandHandler("linhvuc", self.on_browse))
-        application.add_handler(CommandHandler("reload", self.on_reload))
-        application.add_handler(CommandHandler("stats", self.on_stats))
+        """Attach every handler to an application. Citizens talk to the bot in private chats; in the staff
+        group only replies to ticket posts are read."""
+        if self.staff_chat_id is not None:
+            staff_group = filters.Chat(self.staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
+            application.add_handler(MessageHandler(staff_group, self.on_staff_reply))
+        private = filters.ChatType.PRIVATE
+        messages = filters.UpdateType.MESSAGE & private
+        application.add_handler(CommandHandler("start", self.on_start, filters=private))
+        application.add_handler(CommandHandler("help", self.on_help, filters=private))
+        application.add_handler(CommandHandler("linhvuc", self.on_browse, filters=private))
+        application.add_handler(CommandHandler(texts.TICKET_COMMAND, self.on_ask_staff, filters=private))
+        application.add_handler(CommandHandler("reload", self.on_reload, filters=private))
+        application.add_handler(CommandHandler("stats", self.on_stats, filters=private))
         application.add_handler(MessageHandler(messages & filters.COMMAND, self.on_help))
         application.add_handler(MessageHandler(messages & filters.TEXT, self.on_text))
         application.add_handler(CallbackQueryHandler(self.on_button))
@@ -253,6 +296,7 @@ def build_application(
     *,
     base_url: str | None = None,
     staff_ids: frozenset[int] = frozenset(),
+    staff_chat_id: int | None = None,
     request: BaseRequest | None = None,
     rate_limit: bool = True,
 ) -> Application:
@@ -266,7 +310,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
     application = builder.build()
-    TelegramHandlers(assistant, staff_ids).register(application)
+    TelegramHandlers(assistant, staff_ids, staff_chat_id).register(application)
     return application
 
 
@@ -276,9 +320,15 @@ class TelegramChannel:
     name = CHANNEL
 
     def __init__(
-        self, application: Application, *, webhook_url: str | None = None, webhook_secret: str | None = None
+        self,
+        application: Application,
+        *,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        staff_chat_id: int | None = None,
     ) -> None:
         self.application = application
+        self.staff_chat_id = staff_chat_id
         self.webhook_url = webhook_url
         # Never accept unsigned updates: without a configured secret, make one and give it to Telegram.
         self.webhook_secret = (webhook_secret or secrets.token_urlsafe(32)) if webhook_url else None
@@ -295,6 +345,22 @@ class TelegramChannel:
         @web.post(path, include_in_schema=False)
         async def telegram_webhook(request: Request) -> Response:
             return Response(status_code=await self.receive(request))
+
+    async def send(self, user_id: str, reply: Reply) -> bool:
+        """A message the citizen did not just ask for (a staff answer); False when the citizen blocked the bot
+        or the chat is gone. Network trouble is raised, so the delivery is retried."""
+        try:
+            await deliver(self.application.bot, int(user_id), reply)
+        except (Forbidden, BadRequest) as error:
+            logger.info("a staff answer could not reach a Telegram chat: %s", error)
+            return False
+        return True
+
+    async def post_to_staff(self, text: str) -> int | None:
+        """Post to the staff group (a new ticket); returns the message id staff reply to."""
+        if self.staff_chat_id is None:
+            return None
+        return await deliver(self.application.bot, self.staff_chat_id, Reply((Message(text),)))
 
     async def receive(self, request: "Request") -> int:
         """One webhook call: the secret header first, then a bounded body, then a safe parse; an HTTP status."""
@@ -366,6 +432,12 @@ def from_settings(assistant: Assistant) -> TelegramChannel | None:
         settings.telegram_token.get_secret_value(),
         base_url=settings.telegram_base_url,
         staff_ids=settings.staff_id_set,
+        staff_chat_id=settings.staff_chat_id,
     )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    return TelegramChannel(application, webhook_url=settings.telegram_webhook_url, webhook_secret=secret)
+    return TelegramChannel(
+        application,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret,
+        staff_chat_id=settings.staff_chat_id,
+    )

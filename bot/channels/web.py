@@ -7,7 +7,8 @@ Reply to JSON. Every page is rendered server-side from local assets; nothing is 
 import logging
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,13 +16,18 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from rapidfuzz import fuzz
 from starlette.concurrency import run_in_threadpool
 
 from bot import texts
+from bot.admin.auth import COOKIE as STAFF_COOKIE
 from bot.channels import Assistant, Capabilities
-from bot.conversation import Event, Incoming, Reply
+from bot.config import Settings
+from bot.conversation import Event, Incoming, Message, Reply, callback
 from bot.guards import read_body
 from bot.stores import Rate, RateLimiter
+from bot.tickets import fetch_outbox, find_ticket
+from knowledge.normalize import fold
 from qr.links import PayloadError, encode_payload, telegram_link
 
 logger = logging.getLogger(__name__)
@@ -34,6 +40,7 @@ MAX_BODY_BYTES = 16 * 1024
 SESSION_RATE = Rate(burst=20, per_second=5.0)
 # A commune office or a school behind one address: 200 people asking every ten seconds is 20 a second.
 ADDRESS_RATE = Rate(burst=400, per_second=40.0)
+TICKET_LOOKUP_RATE = Rate(burst=10, per_second=0.2)  # a citizen checks a code now and then
 API_ERRORS = texts.API_ERRORS
 
 
@@ -46,12 +53,13 @@ class ChatRequest(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
     button: str | None = Field(default=None, max_length=64)
     start: str | None = Field(default=None, max_length=64)
+    poll: Literal[True] | None = None  # "anything new for me?" (a staff answer to a ticket)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ChatRequest":
-        given = [value is not None for value in (self.text, self.button, self.start)]
+        given = [value is not None for value in (self.text, self.button, self.start, self.poll)]
         if sum(given) != 1:
-            raise ValueError("exactly one of text, button, start")
+            raise ValueError("exactly one of text, button, start, poll")
         return self
 
     def incoming(self) -> Incoming:
@@ -91,6 +99,24 @@ def within_rate(limiter: RateLimiter, session_id: str, address: str) -> bool:
     )
 
 
+def zalo_block(settings: Settings, code: str | None, office: str | None) -> dict[str, Any] | None:
+    """The "Hỏi trên Zalo" block of a landing page, or None without a Zalo channel. Zalo links carry no start
+    parameter, so the citizen sends "/start <payload>" (the dialog reads it like a Telegram deep link)."""
+    if not (settings.zalo_oa_enabled or settings.zalo_bot_enabled or settings.zalo_oa_id):
+        return None
+    try:
+        payload = encode_payload(code, office)
+    except PayloadError:
+        return None
+    oa_id = (settings.zalo_oa_id or "").strip()
+    return {
+        "code": f"/start {payload}",
+        "link": f"https://zalo.me/{quote(oa_id, safe='')}" if oa_id else None,
+        "hint": texts.ZALO_WEB["send_code" if code else "send_code_office"],
+        "text": texts.ZALO_WEB,
+    }
+
+
 def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: tuple[Any, ...] = ()) -> FastAPI:
     """The FastAPI application of the public pages; `mounts` add the admin and channel webhooks."""
     web = FastAPI(title="TTHC Bot", docs_url=None, redoc_url=None, openapi_url=None)
@@ -111,6 +137,8 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             return None
 
     def count_open(code: str | None, office: str | None, request: Request) -> None:
+        if STAFF_COOKIE in request.cookies:
+            return  # an officer previewing the page from the admin is not a citizen scanning a code
         incoming = Incoming(CHANNEL, client_address(request), command="start")
         event = Event(
             "deeplink", text=request.url.path, decision="answer" if code else "none", code=code, office=office
@@ -134,7 +162,7 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             start = encode_payload(code, office) if (code or office) else ""
         except PayloadError:
             start = ""
-        return page(request, "chat.html", start=start)
+        return page(request, "chat.html", start=start, ask_staff=callback("h"))
 
     @web.post("/api/chat")
     async def chat(request: Request) -> Response:
@@ -148,6 +176,8 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             return error_response(400, "bad_json" if "json_invalid" in kinds or "model_type" in kinds else "invalid")
         if not within_rate(rate_limiter, payload.session_id, client_address(request)):
             return error_response(429, "too_many")
+        if payload.poll:
+            return JSONResponse(reply_json(await run_in_threadpool(waiting_for, payload.session_id)))
         incoming = payload.incoming()
 
         def respond_and_record() -> Reply:
@@ -156,6 +186,43 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             return reply
 
         return JSONResponse(reply_json(await run_in_threadpool(respond_and_record)))
+
+    def waiting_for(session_id: str) -> Reply:
+        """Messages that arrived for a conversation since it last asked (staff answers), each once."""
+        fetched = fetch_outbox(assistant.engine, f"{CHANNEL}:{session_id}")
+        messages = [
+            Message(texts.ticket_answer(ticket.code, ticket.question, ticket.answer) if ticket else stored)
+            for stored, ticket in fetched
+        ]
+        return Reply(tuple(messages))
+
+    @web.get("/t/{code}", response_class=HTMLResponse)
+    async def ticket_page(request: Request, code: str) -> HTMLResponse:
+        # Codes are short enough to read over the phone: guessing them is slowed to a crawl.
+        if not rate_limiter.allow(f"web:ticket:{client_address(request)}", TICKET_LOOKUP_RATE):
+            return page(request, "not_found.html", 429, message=API_ERRORS["too_many"])
+        ticket = await run_in_threadpool(find_ticket, assistant.engine, code[:20])
+        if ticket is None:
+            return page(request, "not_found.html", 404, message=texts.WEB_TICKET_PAGE["not_found"])
+        return page(
+            request,
+            "ticket.html",
+            ticket=ticket,
+            page_text=texts.WEB_TICKET_PAGE,
+            status_text=texts.ticket_status(ticket),
+            waiting=texts.WEB_TICKET_PAGE["waiting"].format(when=assistant.settings.ticket_hours),
+        )
+
+    @web.get("/hoi-dap", response_class=HTMLResponse)
+    async def public_answers_page(request: Request, q: str = "") -> HTMLResponse:
+        catalog = assistant.catalog
+        query = fold(q[:200])
+        answers = [
+            answer
+            for answer in catalog.answers
+            if not query or fuzz.partial_token_set_ratio(query, fold(f"{answer.question} {answer.answer}")) >= 80
+        ][:100]
+        return page(request, "hoi_dap.html", answers=answers, query=q[:200], page_text=texts.WEB_TICKET_PAGE)
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -188,6 +255,7 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             footer=texts.source_footer(info),
             office=office.slug if office else None,
             telegram_link=telegram(info.code, office.slug if office else None),
+            zalo=zalo_block(assistant.settings, info.code, office.slug if office else None),
         )
 
     @web.get("/o/{slug}", response_class=HTMLResponse)
@@ -206,6 +274,7 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             procedures=procedures,
             map_url=map_url,
             telegram_link=telegram(None, office.slug),
+            zalo=zalo_block(assistant.settings, None, office.slug),
         )
 
     for mount in mounts:

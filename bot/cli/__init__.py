@@ -6,12 +6,12 @@ import sys
 from collections.abc import Sequence
 
 from bot.app import SetupError
-from bot.cli import ask, counter, knowledge, measure, service
+from bot.cli import ask, counter, knowledge, measure, service, tickets
 from bot.cli.common import EXIT_REFUSED, CommandError, Context
 from knowledge.db import SchemaBehindError
 from knowledge.importer import ImportFileError
 
-COMMAND_MODULES = (ask, knowledge, measure, counter, service)
+COMMAND_MODULES = (ask, knowledge, measure, counter, tickets, service)
 
 
 def build_parser() -> argparse.ArgumentParser:

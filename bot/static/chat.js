@@ -1,11 +1,15 @@
-// The web chat: sends questions and button presses to /api/chat and shows the replies.
+// The web chat: sends questions and button presses to /api/chat and shows the replies; asks every little
+// while whether staff answered a question handed to them ({"poll": true}).
 // Replies arrive in the server's safe HTML subset (escaped, only <b>, <i>, <a>), so they are inserted as HTML.
 (function () {
   "use strict";
   const log = document.getElementById("log");
   const form = document.getElementById("ask");
   const input = document.getElementById("question");
+  const staff = document.getElementById("staff");
   const errorText = document.body.dataset.error;
+  const askStaff = document.body.dataset.askStaff;
+  const POLL_SECONDS = 20;
   const key = "tthc-session";
   let session = localStorage.getItem(key);
   if (!session || !/^[A-Za-z0-9_-]{8,64}$/.test(session)) {
@@ -24,8 +28,10 @@
   }
 
   function render(messages) {
+    let first = null;
     for (const message of messages) {
       const div = show(message.text, false);
+      first = first || div;
       if (message.buttons && message.buttons.length) {
         const row = document.createElement("div");
         row.className = "buttons";
@@ -39,22 +45,35 @@
         div.appendChild(row);
       }
     }
-    window.scrollTo(0, document.body.scrollHeight);
+    // The start of the new answer, not its end: a long answer is read from its title down.
+    if (first) { first.scrollIntoView({ block: "start", behavior: "smooth" }); }
+  }
+
+  async function post(body) {
+    const response = await fetch("api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(Object.assign({ session_id: session }, body)),
+    });
+    return { ok: response.ok, data: await response.json() };
   }
 
   async function send(body) {
     try {
-      const response = await fetch("api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(Object.assign({ session_id: session }, body)),
-      });
-      const data = await response.json();
-      if (!response.ok) { show(data.detail && data.detail.message ? data.detail.message : errorText, false); return; }
+      const { ok, data } = await post(body);
+      if (!ok) { show(data.detail && data.detail.message ? data.detail.message : errorText, false); return; }
       render(data.messages);
     } catch (e) {
       show(errorText, false);
     }
+  }
+
+  async function poll() {
+    if (document.visibilityState !== "visible") return;
+    try {
+      const { ok, data } = await post({ poll: true });
+      if (ok && data.messages.length) render(data.messages);
+    } catch (e) { /* offline for a moment: the next poll asks again */ }
   }
 
   form.addEventListener("submit", (event) => {
@@ -65,8 +84,11 @@
     input.value = "";
     send({ text: text });
   });
+  staff.addEventListener("click", () => { show(staff.textContent, true); send({ button: askStaff }); });
 
   const params = new URLSearchParams(location.search);
-  send({ start: document.body.dataset.start || "" });
+  send({ start: document.body.dataset.start || "" }).then(poll);
   if (params.get("q")) { show(params.get("q"), true); send({ text: params.get("q") }); }
+  setInterval(poll, POLL_SECONDS * 1000);
+  document.addEventListener("visibilitychange", poll);
 })();

@@ -229,3 +229,10 @@ def test_a_deep_link_typed_as_text_opens_the_procedure(dialog, typed):
 def test_the_question_as_typed_is_kept_for_staff(dialog):
     reply = say(dialog, "Giá xăng hôm nay?")
     assert reply.events[0].asked == "Giá xăng hôm nay?" and reply.events[0].text == "gia xang hom nay"
+
+
+def test_the_source_line_claims_the_national_database_only_for_a_national_record(index):
+    from bot.texts import source_footer
+
+    assert "Cơ sở dữ liệu quốc gia" in source_footer(index.by_code["1.001193"])
+    assert "Cơ sở dữ liệu quốc gia" not in source_footer(index.by_code["1.001776"])  # no national record

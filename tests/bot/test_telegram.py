@@ -231,7 +231,7 @@ async def test_commands_are_registered_in_vietnamese(telegram):
 
     await register_commands(application)
     commands = api.sent("setMyCommands")[0]["commands"]
-    assert {command["command"] for command in commands} == {"start", "help", "linhvuc"}
+    assert {command["command"] for command in commands} == {"start", "help", "linhvuc", "hoicanbo"}
 
 
 def test_split_keeps_every_part_sendable():

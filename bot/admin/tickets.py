@@ -1,0 +1,129 @@
+"""Câu hỏi của người dân: questions handed to staff, oldest first, answered from here (or from the staff
+Telegram group); each answer is delivered on the citizen's own channel."""
+
+from sqladmin import BaseView, expose
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bot import texts
+from bot.admin.base import AdminApp, HiddenView, audit, who
+from bot.admin.inbox import procedure_choice, resolve_procedure
+from bot.tickets import (
+    TicketError,
+    answer_ticket,
+    close_ticket,
+    find_ticket,
+    list_tickets,
+    reopen_delivery,
+    service_levels,
+    working_days_between,
+)
+from knowledge.db import add_alias
+from knowledge.models import utcnow
+
+DELIVERY_LABELS = {
+    "": "",
+    "pending": "đang gửi",
+    "sending": "đang gửi",
+    "delivered": "đã gửi tới người dân",
+    "failed": "gửi không được (đã thử nhiều lần)",
+    "unreachable": "chưa gửi được: gọi điện cho người dân",
+}
+STATUS_LABELS = {"open": "Chờ trả lời", "answered": "Đã trả lời", "closed": "Đã đóng"}
+
+
+class TicketsView(BaseView):
+    name, icon = texts.ADMIN["tickets"], "fa-solid fa-comments"
+    app: AdminApp
+
+    @expose("/tickets", methods=["GET"])
+    async def tickets(self, request: Request) -> Response:
+        target = self.app.settings.ticket_target_days
+        levels = await run_in_threadpool(service_levels, self.app.engine, target)
+        recent = await run_in_threadpool(list_tickets, self.app.engine, None, 2000)
+        problems = [ticket for ticket in recent if ticket.delivery in ("failed", "unreachable")]
+        return await self.templates.TemplateResponse(
+            request,
+            "admin/tickets.html",
+            {
+                "levels": levels,
+                "problems": problems,
+                "target": target,
+                "delivery_labels": DELIVERY_LABELS,
+                "local_time": texts.local_time,
+            },
+        )
+
+
+class TicketView(HiddenView):
+    """One ticket: the talk so far, the procedures the bot considered, the reply form."""
+
+    name, icon = "Ticket", "fa-solid fa-comment"
+    app: AdminApp
+
+    @expose("/tickets/{code}", methods=["GET", "POST"])
+    async def ticket(self, request: Request) -> Response:
+        engine, catalog = self.app.engine, self.app.catalog
+        code = str(request.path_params["code"])[:20]
+        ticket = await run_in_threadpool(find_ticket, engine, code)
+        if ticket is None:
+            return Response(texts.WEB_TICKET_PAGE["not_found"], status_code=404, media_type="text/plain; charset=utf-8")
+        message, draft = "", ""
+        if request.method == "POST":
+            form = await request.form()
+            action = str(form.get("action", ""))
+            draft = str(form.get("answer", ""))[:4000]
+            if action == "insert":
+                picked = resolve_procedure(catalog, str(form.get("procedure", ""))[:300])
+                if picked:
+                    facts = texts.plain(texts.procedure_answer(catalog.index.by_code[picked], texts.SUMMARY_FACETS))
+                    draft = (draft.rstrip() + "\n\n" + facts).strip()
+                else:
+                    message = texts.ADMIN["alias_failed"]
+            elif action == "answer":
+                try:
+                    await run_in_threadpool(
+                        answer_ticket, engine, ticket.code, draft, staff=who(request), public=form.get("public") == "on"
+                    )
+                except TicketError as error:
+                    message = texts.ADMIN["ticket_refused"].format(error=error)
+                else:
+                    await run_in_threadpool(audit, engine, who(request), "ticket", ticket.code, {"answer": draft})
+                    return RedirectResponse(request.url_for("admin:view-tickets"), status_code=303)
+            elif action == "alias":
+                alias = str(form.get("alias", "")).strip()[:200]
+                picked = resolve_procedure(catalog, str(form.get("procedure", ""))[:300])
+                if alias and picked and await run_in_threadpool(add_alias, engine, picked, alias):
+                    await run_in_threadpool(audit, engine, who(request), "alias", picked, {"alias": alias})
+                    await run_in_threadpool(self.app.reload)
+                    title = catalog.index.by_code[picked].title
+                    message = texts.ADMIN["alias_added"].format(alias=alias, title=title, code=picked)
+                else:
+                    message = texts.ADMIN["alias_failed"]
+            elif action == "resend":
+                await run_in_threadpool(reopen_delivery, engine, ticket.code)
+                message = texts.ADMIN["ticket_resend"]
+            elif action == "close":
+                await run_in_threadpool(close_ticket, engine, ticket.code)
+                await run_in_threadpool(audit, engine, who(request), "ticket", ticket.code, {"status": "closed"})
+                message = texts.ADMIN["ticket_closed"]
+            ticket = await run_in_threadpool(find_ticket, engine, code) or ticket
+        considered = [catalog.index.by_code[code] for code in ticket.considered if code in catalog.index.by_code]
+        choices = sorted(procedure_choice(info) for info in catalog.index.procedures if info.origin == "curated")
+        return await self.templates.TemplateResponse(
+            request,
+            "admin/ticket.html",
+            {
+                "ticket": ticket,
+                "status_label": STATUS_LABELS.get(ticket.status, ticket.status),
+                "delivery_label": DELIVERY_LABELS.get(ticket.delivery, ticket.delivery),
+                "age": working_days_between(ticket.created_at, utcnow()),
+                "considered": considered,
+                "office": catalog.office(ticket.office_slug),
+                "procedures": choices,
+                "draft": draft,
+                "message": message,
+                "local_time": texts.local_time,
+            },
+        )
