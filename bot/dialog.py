@@ -120,7 +120,8 @@ class Dialog:
         conversation.code, conversation.facets = info.code, facets
         office = catalog.office(conversation.office)
         html = texts.procedure_answer(info, facets, office)
-        return Message(html, menus.procedure_buttons(info, facets or texts.SUMMARY_FACETS))
+        # The summary shortens its lines, so every facet stays one button away.
+        return Message(html, menus.procedure_buttons(info, facets))
 
     @staticmethod
     def _not_found(catalog: Catalog, result: SearchResult) -> tuple[Message, ...]:

@@ -95,6 +95,8 @@ SPECIAL_CASES_HEADING = "⚠️ Trường hợp đặc biệt"
 SPECIAL_CASES_HINT = "Có {count} trường hợp đặc biệt: bấm nút <i>⚠️ Trường hợp đặc biệt</i>."
 MORE_DOCUMENTS = "… và {count} giấy tờ khác: bấm <i>📄 Hồ sơ</i>."
 SUMMARY_LABELS = {"where": "📍 Nơi nộp", "time": "⏱ Thời gian", "fees": "💰 Lệ phí"}
+SUMMARY_FIELDS = {"where": "where_to_file", "time": "processing_time", "fees": "fees"}
+SUMMARY_LINE = 170  # characters of one summary line on a phone (about three lines)
 SUMMARY_DOCUMENTS = 4
 OFFICE_FILE_HERE = "🏢 Nộp tại {name}"
 OFFICE_NOT_HERE = "🏢 Thủ tục này do <b>{agency}</b> tiếp nhận, không nộp tại {name}."
@@ -188,8 +190,22 @@ def _summary(info: ProcedureInfo) -> str:
     elif info.special_cases:
         lines.append(SPECIAL_CASES_HINT.format(count=len(info.special_cases)))
     for facet, label in SUMMARY_LABELS.items():
-        lines.append(f"<b>{label}:</b> {facet_body(info, facet)}")
+        lines.append(f"<b>{label}:</b> {escape(_first_sentence(getattr(info, SUMMARY_FIELDS[facet]))) or MISSING}")
     return "\n".join(lines)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.;])\s+")
+
+
+def _first_sentence(text: str, room: int = SUMMARY_LINE) -> str:
+    """The usual case of a facet for the summary: the whole text when short, else its first sentence (the
+    rest is one button away)."""
+    if len(text) <= room:
+        return text
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    if len(first) > room:
+        first = first[: room - 1].rsplit(" ", 1)[0]
+    return first.rstrip(" ;,.") + " …"
 
 
 def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office: OfficeInfo | None = None) -> str:
@@ -203,6 +219,26 @@ def procedure_answer(info: ProcedureInfo, facets: tuple[str, ...], office: Offic
         parts.append(office_block(office, info))
     parts.append(source_footer(info))
     return "\n\n".join(parts)
+
+
+def landing_sections(info: ProcedureInfo) -> list[tuple[str, str, bool]]:
+    """The QR landing page of a procedure as (heading, body, open) sections: the usual documents open, the
+    rest one tap away, so the page fits a phone screen."""
+    sections = [(FACET_HEADINGS["documents"], _bullets(info.documents) or MISSING, True)]
+    if info.special_cases:
+        sections.append((SPECIAL_CASES_HEADING, _bullets(info.special_cases), False))
+    sections += [(FACET_HEADINGS[facet], facet_body(info, facet), False) for facet in ("where", "time", "fees")]
+    sections += [(FACET_HEADINGS[facet], facet_body(info, facet), False) for facet in ("online", "steps")]
+    sections += [
+        (WEB["legal_basis"], _bullets(info.legal_basis) or MISSING, False),
+        (WEB["result"], escape(info.result) or MISSING, False),
+    ]
+    return sections
+
+
+def phone_link(phone: str) -> str:
+    """A tel: target for a phone number as written ("0262 3 123 456" -> "02623123456")."""
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
 
 
 def special_cases_section(info: ProcedureInfo) -> str:
@@ -636,3 +672,18 @@ def staff_group_ticket(ticket) -> str:
         question=escape(ticket.question),
         phone=f"\n☎ {escape(ticket.phone)}" if ticket.phone else "",
     )
+
+
+# -- posters at the counter ---------------------------------------------------------------------------------
+
+POSTER = {
+    "instructions": "Mở camera điện thoại, Zalo hoặc Telegram, quét mã để xem hồ sơ cần chuẩn bị, nơi nộp, thời gian, "
+    "lệ phí.",
+    "no_scan": "Không quét được? Gõ đường dẫn in dưới mỗi mã vào trình duyệt.",
+    "footer": "Thông tin theo Cơ sở dữ liệu quốc gia về thủ tục hành chính (dichvucong.gov.vn). Trang {page}/{pages}",
+    "code_line": "Mã thủ tục {code}",
+    "title": "Mã QR thủ tục hành chính - {office}",
+    "address": "Địa chỉ",
+    "hours": "Giờ làm việc",
+    "phone": "Điện thoại",
+}

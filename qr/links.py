@@ -89,3 +89,17 @@ def telegram_link(bot_username: str, payload: str) -> str:
     if not re.match(r"^[A-Za-z][A-Za-z0-9_]{3,31}$", username):
         raise PayloadError(f"'{bot_username}' is not a Telegram bot username")
     return f"https://t.me/{username}?start={quote(payload, safe='')}"
+
+
+def short_path(code: str) -> str:
+    """The path people type from a poster when they cannot scan: /q/1001193 for procedure 1.001193 (digits
+    only: no dot to miss on a phone keyboard); other codes keep their deep-link form."""
+    return "/q/" + (code.replace(".", "") if PLAIN_CODE.match(code) else _encode_code(code))
+
+
+def code_from_short(text: str) -> str | None:
+    """The procedure code a short path names ("1001193" -> "1.001193"), or None."""
+    text = text.strip().strip("/")
+    if text.isdigit() and len(text) == 7:
+        return f"{text[0]}.{text[1:]}"
+    return _decode_code(text) if text else None

@@ -5,14 +5,20 @@ Reply to JSON. Every page is rendered server-side from local assets; nothing is 
 """
 
 import logging
-from html import escape
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -28,7 +34,7 @@ from bot.guards import read_body
 from bot.stores import Rate, RateLimiter
 from bot.tickets import fetch_outbox, find_ticket
 from knowledge.normalize import fold
-from qr.links import PayloadError, encode_payload, telegram_link
+from qr.links import PayloadError, code_from_short, encode_payload, telegram_link
 
 logger = logging.getLogger(__name__)
 
@@ -235,16 +241,7 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
         if info is None:
             return page(request, "not_found.html", 404, message=texts.WEB["not_found_procedure"])
         office = catalog.office(o)
-        sections = [
-            (texts.FACET_HEADINGS[facet], texts.facet_body(info, facet))
-            for facet in ("documents", "where", "time", "fees", "online", "steps")
-        ]
-        if office:
-            sections.insert(2, (texts.FACET_HEADINGS["where"], texts.office_block(office, info)))
-        sections += [
-            (texts.WEB["legal_basis"], escape("\n".join(info.legal_basis))),
-            (texts.WEB["result"], escape(info.result)),
-        ]
+        sections = texts.landing_sections(info)
         await run_in_threadpool(count_open, info.code, office.slug if office else None, request)
         return page(
             request,
@@ -252,11 +249,20 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             info=info,
             header=texts.procedure_header(info),
             sections=sections,
+            office_block=texts.office_block(office, info) if office else "",
             footer=texts.source_footer(info),
             office=office.slug if office else None,
             telegram_link=telegram(info.code, office.slug if office else None),
             zalo=zalo_block(assistant.settings, info.code, office.slug if office else None),
         )
+
+    @web.get("/q/{short}", include_in_schema=False)
+    async def short_link(request: Request, short: str) -> Response:
+        """The link printed under a poster's QR code, for people who type it."""
+        code = code_from_short(short[:80])
+        if code is None or assistant.catalog.procedure(code) is None:
+            return page(request, "not_found.html", 404, message=texts.WEB["not_found_procedure"])
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/p/{quote(code)}", status_code=302)
 
     @web.get("/o/{slug}", response_class=HTMLResponse)
     async def office_page(request: Request, slug: str) -> HTMLResponse:
@@ -273,6 +279,7 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             office=office,
             procedures=procedures,
             map_url=map_url,
+            phone_link=texts.phone_link(office.phone),
             telegram_link=telegram(None, office.slug),
             zalo=zalo_block(assistant.settings, None, office.slug),
         )

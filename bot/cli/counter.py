@@ -9,7 +9,7 @@ from knowledge.db import deeplink_opens, load_offices, load_procedure, most_aske
 from knowledge.importer import export_offices, read_offices
 from knowledge.records import OfficeInfo, RecordError, parse_office
 
-TARGETS = ("auto", "web", "telegram")
+TARGETS = ("auto", "web", "telegram", "zalo")
 
 
 def register(commands) -> None:
@@ -58,8 +58,9 @@ def register(commands) -> None:
 
 
 _TARGET_HELP = (
-    "what the code opens: web (the landing page at TTHC_PUBLIC_URL, for any phone and Zalo), telegram (the bot, "
-    "TTHC_TELEGRAM_BOT_USERNAME); auto: web when TTHC_PUBLIC_URL is set, else telegram"
+    "what the code opens: web (the landing page at TTHC_PUBLIC_URL, for any phone), telegram (the bot, "
+    "TTHC_TELEGRAM_BOT_USERNAME), zalo (the same landing page: Zalo links cannot carry a code, so the page shows "
+    "the code to send on Zalo); auto: web when TTHC_PUBLIC_URL is set, else telegram"
 )
 
 
@@ -129,6 +130,8 @@ def deep_link(context: Context, code: str | None, office: str | None, target: st
         _office(context, office)
     if target == "auto":
         target = "web" if settings.public_url or not settings.telegram_bot_username else "telegram"
+    if target == "zalo":  # no Zalo link opens a chat with a code: the landing page shows it ("Hỏi trên Zalo")
+        target = "web"
     if target == "web":
         if not settings.public_url:
             raise CommandError(
@@ -183,7 +186,9 @@ def qr_command(context: Context) -> int:
 
 def poster_command(context: Context) -> int:
     """`tthc poster`: an A4 PDF of QR codes for an office."""
-    from qr.poster import PosterItem, PosterOffice, render_poster
+    from bot.texts import POSTER
+    from qr.links import short_path
+    from qr.poster import PosterItem, PosterOffice, PosterWords, render_poster
 
     args = context.args
     office = _office(context, args.office)
@@ -193,13 +198,21 @@ def poster_command(context: Context) -> int:
         codes = most_asked(context.app.engine, office.slug) or list(context.app.catalog.popular[:6])
     if not codes:
         raise CommandError("poster: no procedures")
+    public = (context.settings.public_url or "").rstrip("/")
+    # The link to type under each code: short, on the web server, when it has a public address.
+    short = public.split("://", 1)[-1]
     items = [
-        PosterItem(_title(context, code), code, deep_link(context, code, office.slug, args.target)) for code in codes
-    ]
-    try:
-        pages = render_poster(
-            PosterOffice(office.name, office.address, office.hours, office.phone), items, Path(args.out)
+        PosterItem(
+            _title(context, code),
+            code,
+            deep_link(context, code, office.slug, args.target),
+            f"{short}{short_path(code)}" if public else "",
         )
+        for code in codes
+    ]
+    poster_office = PosterOffice(office.name, office.address, office.hours, office.phone)
+    try:
+        pages = render_poster(poster_office, items, Path(args.out), PosterWords(**POSTER))
     except OSError as error:
         raise CommandError(f"{args.out}: cannot write ({error.strerror or error})") from None
     out(f"{args.out}: {len(items)} procedures on {pages} page(s)")

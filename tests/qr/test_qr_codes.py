@@ -144,7 +144,7 @@ def test_poster_of_three_procedures_prints_decodes_and_reads_in_vietnamese(offic
     for expected in (
         "Trung tâm Phục vụ hành chính công xã Thử Nghiệm",
         *titles,
-        "Mở camera hoặc Telegram, quét mã để xem hồ sơ cần chuẩn bị",
+        "quét mã để xem hồ sơ cần chuẩn bị",
         "Mã thủ tục 2.000815",
     ):
         assert expected in text
@@ -159,3 +159,39 @@ def test_many_procedures_flow_onto_several_pages_and_default_codes_exist(office,
     default = tmp_path / "default.pdf"
     assert main(["poster", "--office", office, "--out", str(default)]) == 0
     assert "procedures on 1 page" in capsys.readouterr().out
+
+
+def test_a_web_poster_fills_the_page_with_large_codes_and_links_people_can_type(office, tmp_path, monkeypatch):
+    """At 200 dpi, 5 cm is 394 pixels: every code is at least that; six codes spread over the whole page; the
+    short link under each one opens its procedure."""
+    monkeypatch.setenv("TTHC_PUBLIC_URL", "https://tthc.xa-thu-nghiem.gov.vn")
+    codes = [info.code for info in build_app().index.procedures if info.origin == "curated"][:6]
+    target = tmp_path / "web.pdf"
+    assert main(["poster", "--office", office, "--codes", ",".join(codes), "--out", str(target)]) == 0
+    (page,) = render_pages(target)
+    height, width = page.shape[:2]
+    detector = cv2.QRCodeDetector()
+    found = {}  # link -> corners on the page
+    for row in range(3):
+        for column in range(2):
+            top, left = row * height // 3, column * width // 2
+            text, corners, _ = detector.detectAndDecode(page[top : top + height // 3, left : left + width // 2])
+            if text:
+                found[text] = corners[0] + np.array([left, top])
+    assert sorted(found) == sorted(f"https://tthc.xa-thu-nghiem.gov.vn/p/{code}?o={office}" for code in codes)
+    sizes = [float(np.linalg.norm(corners[0] - corners[1])) for corners in found.values()]
+    assert min(sizes) >= 5 / 2.54 * 200  # 5 cm at 200 dots per inch
+    tops = sorted(float(corners[:, 1].min()) for corners in found.values())
+    assert tops[-1] - tops[0] > height * 0.5  # three rows down the page, not huddled at the top
+    lefts = sorted(float(corners[:, 0].min()) for corners in found.values())
+    assert lefts[-1] - lefts[0] > width * 0.4  # two columns across it
+    text = pdf_text(target)
+    short = f"tthc.xa-thu-nghiem.gov.vn/q/{codes[0].replace('.', '')}"
+    assert short in text
+    from fastapi.testclient import TestClient
+
+    from bot.server import build_web
+
+    client = TestClient(build_web(build_app()))
+    typed = client.get("/" + short.split("/", 1)[1], follow_redirects=False)
+    assert typed.status_code == 302 and typed.headers["location"].endswith(f"/p/{codes[0]}")
