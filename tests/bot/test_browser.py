@@ -1,6 +1,7 @@
 """A real browser (Debian's Chromium driven by Playwright) on the running web server."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -99,3 +100,55 @@ def test_landing_page_and_admin_login_in_a_browser(server, page):
     page.wait_for_url("**/admin/**")
     page.goto(server + "/admin/inbox")
     assert "Câu hỏi chưa trả lời được" in page.inner_text("body")
+
+
+@pytest.fixture
+def phone():
+    """A phone-sized page (360×740, as most Vietnamese phones in use)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True)
+        yield context.new_page()
+        browser.close()
+
+
+def overflow(page) -> int:
+    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_on_a_phone_the_newest_answer_starts_on_screen_and_nothing_scrolls_sideways(server, phone):
+    phone.goto(server + "/")
+    phone.wait_for_selector(".msg.bot")
+    for question in ("đăng ký kết hôn cần gì", "làm giấy khai sinh cho con cần giấy tờ gì"):
+        phone.fill("#question", question)
+        phone.press("#question", "Enter")
+    phone.wait_for_selector("text=Giấy chứng sinh")
+    phone.wait_for_timeout(800)  # the smooth scroll to the new answer
+    title = phone.locator(".msg.bot b", has_text="Đăng ký khai sinh").last
+    box = title.bounding_box()
+    assert box is not None and 0 <= box["y"] <= 740 - box["height"], box  # its title is in view
+    assert overflow(phone) == 0
+
+
+def test_landing_admin_list_and_inbox_fit_a_phone(server, phone):
+    phone.goto(server + "/p/1.001193")
+    assert overflow(phone) == 0
+    assert phone.evaluate("document.documentElement.scrollHeight") < 3 * 740  # folded: under three screens
+    phone.goto(server + "/admin/login")
+    shown = phone.inner_text("body") + " " + " ".join(
+        phone.locator("input").evaluate_all("inputs => inputs.map(input => input.placeholder)")
+    )
+    plain_words = {word for word in re.findall(r"\w+", shown) if word.isascii()}
+    assert plain_words <= {"TTHC", "Bot"}, plain_words  # the login page says nothing in English
+    phone.fill("input[name=username]", "canbo")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button[type=submit]")
+    phone.wait_for_url("**/admin/**")
+    assert "Việc cần làm hôm nay" in phone.inner_text("body")
+    for path in ("/admin/procedure/list", "/admin/inbox", "/admin/tickets", "/admin/dashboard"):
+        phone.goto(server + path)
+        assert overflow(phone) == 0, path
+
