@@ -29,6 +29,8 @@ class LoopbackBotAPI(BaseRequest):
     username: str = "tthc_test_bot"
     calls: list[Call] = field(default_factory=list)
     unreachable_chats: set[int] = field(default_factory=set)  # sendMessage to these fails like a blocked chat
+    # Errors to answer the next calls of a method with, in order: (method, HTTP status, error object).
+    failures: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     _next_message_id: int = 1
 
     @property
@@ -65,6 +67,9 @@ class LoopbackBotAPI(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         self.calls.append(Call(api_method, dict(params)))
+        if self.failures and self.failures[0][0] == api_method:
+            _, status, error = self.failures.pop(0)
+            return status, json.dumps({"ok": False, **error}).encode()
         if api_method == "sendMessage" and int(params.get("chat_id", 0)) in self.unreachable_chats:
             error = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
             return 403, json.dumps(error).encode()

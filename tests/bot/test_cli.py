@@ -173,3 +173,56 @@ def test_a_broken_terms_file_is_refused_with_one_line(database_url, capsys, monk
     monkeypatch.setenv("TTHC_TERMS_FILE", str(terms))
     code, _, err = run(capsys, "search", "khai sinh")
     assert code == 1 and "terms.yaml" in err and "weather" in err
+
+
+def test_stats_names_its_period(database_url, capsys):
+    from bot.app import build_app
+    from bot.conversation import Incoming
+
+    build_app().handle(Incoming("cli", "tester", text="giá xăng hôm nay"))
+    code, out, _ = run(capsys, "stats", "--days", "30")
+    assert code == 0 and "Thống kê 30 ngày qua" in out and "hôm nay" not in out.splitlines()[0]
+    assert "Câu hỏi: 1" in out and "gia xang hom nay" in out
+    assert "Thống kê hôm nay" in run(capsys, "stats", "--days", "1")[1]
+
+
+def test_offices_are_added_listed_exported_imported_and_removed(database_url, capsys, tmp_path):
+    assert run(capsys, "office", "add", "xa-a", "--name", "Trung tâm xã A", "--phone", "0262 111 222")[0] == 0
+    code, out, _ = run(capsys, "office", "list")
+    assert code == 0 and "xa-a" in out and "0262 111 222" in out
+    target = tmp_path / "offices.yaml"
+    assert run(capsys, "office", "export", str(target))[0] == 0
+    assert run(capsys, "office", "remove", "xa-a")[1].strip() == "office xa-a removed"
+    assert "no offices yet" in run(capsys, "office", "list")[1]
+    code, out, _ = run(capsys, "office", "import", str(target))
+    assert code == 0 and "added 1" in out
+    code, _, err = run(capsys, "office", "remove", "xa-khong-co")
+    assert code == 1 and "xa-khong-co" in err
+
+
+def test_lint_exits_1_when_it_finds_problems(database_url, capsys, tmp_path):
+    assert run(capsys, "lint", "--curated")[0] == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("code: '9.000001'\nname: Thủ tục thiếu\naliases: [đăng ký khai sinh]\n", encoding="utf-8")
+    code, out, _ = run(capsys, "lint", str(broken))
+    assert code == 1 and "9.000001, field 'documents': empty" in out
+
+
+def test_verbose_shows_the_traceback_of_a_refused_input(database_url, capsys):
+    from bot.cli.common import CommandError
+
+    with pytest.raises(CommandError, match="9.999999"):
+        main(["--verbose", "show", "9.999999"])
+    assert run(capsys, "show", "9.999999")[0] == 1  # without it: one line, exit 1
+
+
+def test_show_notes_shows_the_staff_notes(database_url, capsys):
+    code, out, _ = run(capsys, "show", "1.001193", "--notes")
+    assert code == 0 and "Ghi chú cho cán bộ:" in out
+    assert "Ghi chú cho cán bộ" not in run(capsys, "show", "1.001193")[1]
+
+
+def test_db_upgrade_on_a_current_database_says_so(database_url, capsys):
+    run(capsys, "office", "list")  # creates the database
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and "is current" in out

@@ -247,3 +247,37 @@ def test_split_keeps_every_part_sendable():
 def test_base_url_accepts_both_forms():
     assert bot_api_urls("http://127.0.0.1:8081") == ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/file/bot")
     assert bot_api_urls("http://127.0.0.1:8081/bot/") == bot_api_urls("http://127.0.0.1:8081")
+
+
+async def test_flood_control_is_waited_out_and_the_message_still_sent(telegram):
+    application, api, _ = telegram
+    api.failures.append(
+        ("sendMessage", 429, {"error_code": 429, "description": "Too Many Requests", "parameters": {"retry_after": 1}})
+    )
+    await send(application, api, message_update("đăng ký kết hôn"))
+    attempts = [call for call in api.calls if call.method == "sendMessage"]
+    assert len(attempts) == 2 and attempts[0].params == attempts[1].params  # the same message, sent again
+    assert "1.000894" in attempts[1].params["text"]
+
+
+async def test_a_message_telegram_cannot_parse_is_sent_as_plain_text(telegram):
+    application, api, _ = telegram
+    api.failures.append(
+        ("sendMessage", 400, {"error_code": 400, "description": "Bad Request: can't parse entities: unexpected end"})
+    )
+    await send(application, api, message_update("đăng ký kết hôn"))
+    fallback = [call.params for call in api.calls if call.method == "sendMessage"][-1]
+    assert "parse_mode" not in fallback and "<b>" not in fallback["text"] and "1.000894" in fallback["text"]
+
+
+@pytest.mark.parametrize("command", ["/help", "/lenhla", "/HELP"])
+async def test_help_and_unknown_commands_explain_how_to_use_the_bot(telegram, command):
+    application, api, _ = telegram
+    assert "Cách dùng" in text_of(await send(application, api, message_update(command)))
+
+
+async def test_messages_in_groups_are_not_taken_for_citizens_questions(telegram):
+    application, api, _ = telegram
+    update = message_update("đăng ký kết hôn")
+    update["message"]["chat"] = {"id": -5, "type": "group", "title": "Nhóm"}
+    assert await send(application, api, update) == []

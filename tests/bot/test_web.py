@@ -197,13 +197,14 @@ def test_inbox_shows_questions_as_typed_and_turns_one_into_an_alias_found_by_nam
     client, _ = site
     for text in ("Xin giấy còn son ở đâu?", "xin giấy còn son ở đâu"):  # an old name the bot does not know
         assert chat(client, text=text).status_code == 200
+        chat(client, button="1:n")  # whatever it offered, it was not that
     login(client)
     inbox = client.get("/admin/inbox")
     assert inbox.status_code == 200
     shown = html.unescape(inbox.text)
     (question,) = re.findall(r"<strong>(.*?)</strong>", shown)
     assert question.lower() == "xin giấy còn son ở đâu" or question == "Xin giấy còn son ở đâu?"  # as typed
-    assert "2 lần" in inbox.text
+    assert int(re.search(r"(\d+) lần", inbox.text).group(1)) >= 2
     assert "Xin giấy xác nhận độc thân · Cấp Giấy xác nhận tình trạng hôn nhân — 1.004873" in shown  # by name
     done = client.post(
         "/admin/inbox",
@@ -252,7 +253,8 @@ def test_dashboard_shows_charts_and_csv(site):
     chat(client, text="giá vàng")
     login(client)
     page = client.get("/admin/dashboard")
-    assert page.status_code == 200 and "<svg" in page.text and "Tỷ lệ (2 câu hỏi)" in page.text
+    assert page.status_code == 200 and "Tỷ lệ (2 câu hỏi)" in page.text
+    assert page.text.count("<rect") >= 2 and ">Trang web</text>" in page.text  # bars, and a legend naming the channel
     csv_text = client.get("/admin/dashboard.csv").content.decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("day,") and csv_text.splitlines()[-1].endswith(",2")
 
@@ -313,3 +315,79 @@ def test_a_flood_of_requests_is_slowed_down(site):
     assert responses[0].status_code == 200
     refused = next(response for response in responses if response.status_code == 429)
     assert refused.json()["detail"]["code"] == "too_many"
+
+
+def test_editors_are_barred_from_accounts(site):
+    client, app = site
+    create_user(app.engine, "bientap", PASSWORD, "editor")
+    client.post(
+        "/admin/login", data={"username": "bientap", "password": PASSWORD}, headers={"Origin": "http://testserver"}
+    )
+    assert client.get("/admin/procedure/list").status_code == 200
+    assert client.get("/admin/staff-user/list").status_code in (403, 404)
+    assert "Tài khoản" not in client.get("/admin/procedure/list").text  # not even in the menu
+
+
+def test_an_edit_is_in_the_audit_log_as_readable_before_and_after(site):
+    client, app = site
+    login(client)
+    edit = client.get("/admin/office/list")
+    assert edit.status_code == 200
+    from bot.cli import main
+
+    assert main(["office", "add", "xa-a", "--name", "Trung tâm xã A", "--hours", "7h30 - 17h00"]) == 0
+    form = {"slug": "xa-a", "name": "Trung tâm xã A", "hours": "7h00 - 17h00", "agencies": ""}
+    saved = client.post("/admin/office/edit/xa-a", data=form, headers={"Origin": "http://testserver"})
+    assert saved.status_code == 200 and "Đã lưu" in saved.text
+    audit = re.sub(r"<[^>]+>", "", html.unescape(client.get("/admin/audit-log/list").text))
+    assert "Giờ làm việc: 7h30 - 17h00 → 7h00 - 17h00" in audit and "Nơi tiếp nhận xa-a" in audit
+    assert "{'before'" not in audit
+
+
+def test_the_office_page_and_a_procedure_opened_from_the_chat_address(site):
+    client, app = site
+    from bot.cli import main
+
+    assert main(["office", "add", "xa-a", "--name", "Trung tâm xã A", "--phone", "0262 111 222"]) == 0
+    app.reload()
+    office = client.get("/o/xa-a")
+    assert office.status_code == 200 and "Trung tâm xã A" in office.text and 'href="tel:0262111222"' in office.text
+    chat_page = client.get("/", params={"p": "1.004873", "o": "xa-a"})
+    start = re.search(r'data-start="([^"]*)"', chat_page.text).group(1)
+    assert start == encode_payload("1.004873", "xa-a")
+    opened = chat(client, start=start).json()["messages"]
+    assert "1.004873" in opened[-1]["text"]
+    assert re.search(r'data-start=""', client.get("/", params={"p": "9.999999"}).text)
+
+
+def test_ignored_inbox_questions_leave_the_list_and_stay_on_record(site):
+    client, _ = site
+    chat(client, text="Giá vàng hôm nay bao nhiêu?")
+    login(client)
+    assert "Giá vàng hôm nay bao nhiêu?" in html.unescape(client.get("/admin/inbox").text)
+    client.post(
+        "/admin/inbox",
+        data={"action": "ignored", "text": "gia vang hom nay bao nhieu"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert "Giá vàng hôm nay bao nhiêu?" not in html.unescape(client.get("/admin/inbox").text)
+    everything = html.unescape(client.get("/admin/inbox", params={"show": "all"}).text)
+    assert "Giá vàng hôm nay bao nhiêu?" in everything and "Bỏ qua" in everything
+
+
+def test_a_conversation_expires_after_twelve_hours(database_url):
+    from bot.conversation import Conversation, Incoming
+    from bot.stores import MemoryStateStore, StoredConversations
+
+    clock = [1000.0]
+    app = build_app()
+    app.conversations = StoredConversations(MemoryStateStore(clock=lambda: clock[0]))
+    app.respond(Incoming("web", "someone-01", text="đăng ký tạm trú"))
+    follow = app.respond(Incoming("web", "someone-01", text="còn lệ phí thì sao?"))
+    assert "1.004194" in follow.messages[0].html
+    clock[0] += 12 * 3600 + 1
+    assert app.conversations.load("web:someone-01") is None
+    later = app.respond(Incoming("web", "someone-01", text="còn lệ phí thì sao?"))
+    assert "thủ tục nào" in later.messages[0].html  # the context is gone: the bot asks which procedure
+    assert isinstance(Conversation(), Conversation)
+    app.engine.dispose()
