@@ -250,3 +250,21 @@ def test_the_telegram_webhook_checks_the_secret_before_it_reads(database_url, mo
     assert client.post(path, content=json.dumps(update), headers=signed).status_code == 200
     assert channel.application.update_queue.qsize() == 1
     app.engine.dispose()
+
+
+def test_behind_a_trusted_tls_proxy_the_admin_accepts_its_own_https_origin(database_url, monkeypatch):
+    monkeypatch.setenv("TTHC_TRUSTED_PROXIES", "testclient")
+    app = build_app()
+    create_user(app.engine, "canbo", PASSWORD, "admin")
+    with TestClient(build_web(app), base_url="http://testserver") as client:
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        accepted = login(client, **forwarded, Origin="https://testserver")
+        assert accepted.status_code in (302, 303)
+        assert login(client, **forwarded, Origin="https://evil.example").status_code == 403
+    app.engine.dispose()
+    monkeypatch.delenv("TTHC_TRUSTED_PROXIES")
+    untrusted = build_app()
+    with TestClient(build_web(untrusted), base_url="http://testserver") as client:
+        # Without a configured proxy the forwarded scheme is not believed: the page is http, the origin https.
+        assert login(client, **{"X-Forwarded-Proto": "https"}, Origin="https://testserver").status_code == 403
+    untrusted.engine.dispose()
