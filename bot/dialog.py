@@ -7,32 +7,19 @@ happened is returned as events, and the channel edge writes them to the query lo
 
 import re
 from dataclasses import replace
-from html import escape
 
 from bot import menus, texts
+from bot.answers import not_found_messages, procedure_message
 from bot.catalog import Catalog
 from bot.conversation import CALLBACK_VERSION, Button, Conversation, Event, Incoming, Message, Reply, callback
-from bot.tickets import TicketRequest, normalize_code, split_phone
+from bot.deeplinks import open_link, typed_start
+from bot.handoff import ask_for_question, cancel, ticket_request
+from bot.tickets import normalize_code
 from knowledge.normalize import FACETS, MAX_QUERY_CHARS
-from knowledge.records import ProcedureInfo
-from knowledge.search import ANSWER, CLARIFY, NONE, SearchResult
-from qr.links import decode_payload
+from knowledge.search import ANSWER, CLARIFY, NONE
 
 _CALLBACK = re.compile(r"^[A-Za-z0-9.:_-]{1,64}$")
 _NUMBER = re.compile(r"^\d{1,2}$")
-_START_COMMAND = re.compile(r"^/start(?:\s+(\S{1,64}))?$", re.IGNORECASE)
-
-
-def _typed_start(text: str) -> str | None:
-    """The payload of a deep link typed as text ("/start p1_1-004873", "P1_1-004873"), "" for a bare
-    "/start", or None when the text is a question. Payloads are matched case-insensitively."""
-    command = _START_COMMAND.match(text)
-    if command:
-        return (command.group(1) or "").lower()
-    candidate = text.lower()
-    if len(candidate) <= 64 and " " not in candidate and decode_payload(candidate) is not None:
-        return candidate
-    return None
 SMALLTALK_REPLIES = {"greeting": texts.GREETING, "thanks": texts.THANKS, "goodbye": texts.GOODBYE}
 
 
@@ -42,6 +29,7 @@ class Dialog:
     def __init__(self, catalog: Catalog, *, contact_retention_days: int = 90) -> None:
         self.catalog = catalog  # replaced whole by the composition root after a reload
         self.contact_retention_days = contact_retention_days  # told to a citizen who asks a person
+
     def handle(self, incoming: Incoming, conversation: Conversation) -> Reply:
         """Decide the reply to one incoming event; `conversation` is updated in place."""
         reply = self._dispatch(self.catalog, incoming, conversation)
@@ -52,13 +40,13 @@ class Dialog:
     def _dispatch(self, catalog: Catalog, incoming: Incoming, conversation: Conversation) -> Reply:
         # `catalog` is one snapshot for the whole turn, whatever a reload does meanwhile.
         if incoming.command == "start":
-            return self._on_start(catalog, incoming.payload, conversation)
+            return open_link(catalog, incoming.payload, conversation)
         if incoming.command == "help":
             return Reply((Message(texts.HELP, menus.browse_row()),))
         if incoming.command == "linhvuc":
             return menus.browse_fields(catalog)
         if incoming.command == texts.TICKET_COMMAND:
-            return self._ask_staff(conversation)
+            return ask_for_question(conversation, self.contact_retention_days)
         if incoming.button is not None:
             return self._on_button(catalog, incoming.button, conversation)
         text = (incoming.text or "").strip()
@@ -69,110 +57,18 @@ class Dialog:
                 return self._on_button(catalog, conversation.numbered[number - 1], conversation)
             if conversation.numbered:
                 return Reply((Message(texts.STALE_NUMBER.format(count=len(conversation.numbered))),))
-        start = _typed_start(text)
+        start = typed_start(text)
         if start is not None:  # "/start p1_1-004873" or the bare code, typed from a QR landing page
             conversation.awaiting = ""
-            return self._on_start(catalog, start, conversation)
+            return open_link(catalog, start, conversation)
         if conversation.awaiting == "ticket":
-            return self._ticket_from(text, conversation)
+            return ticket_request(text, conversation)
         code = normalize_code(text)
         if code is not None:  # "mã HCB-7K3QP": how is my question doing?
             return Reply((), ticket_lookup=code)
         return self._on_text(catalog, text, conversation)
 
-    # -- Hỏi cán bộ -----------------------------------------------------------------------------------
-
-    def _ask_staff(self, conversation: Conversation) -> Reply:
-        """Ask the citizen to write the question for staff (offering what they already typed)."""
-        conversation.awaiting = "ticket"
-        prompt = texts.ASK_STAFF_PROMPT.format(days=self.contact_retention_days)
-        rows: list[tuple[Button, ...]] = []
-        if conversation.asked:
-            prompt += "\n\n" + texts.ASK_STAFF_LAST.format(question=escape(conversation.asked[:300]))
-            rows.append((Button(texts.ASK_STAFF_USE_LAST_BUTTON, callback("h", "q")),))
-        rows.append((Button(texts.ASK_STAFF_CANCEL_BUTTON, callback("h", "x")),))
-        return Reply((Message(prompt, tuple(rows)),))
-
-    @staticmethod
-    def _ticket_from(text: str, conversation: Conversation) -> Reply:
-        """The citizen's question for staff: the application stores it and answers with the code."""
-        question, phone = split_phone(text)
-        if len(question) < 8 or len(question.split()) < 2:
-            return Reply((Message(texts.ASK_STAFF_TOO_SHORT),))
-        conversation.awaiting = ""
-        if not conversation.history or conversation.history[-1].get("text") != question[:300]:
-            conversation.remember("citizen", question)
-        request = TicketRequest(
-            question=question,
-            phone=phone,
-            office=conversation.office,
-            considered=conversation.considered,
-            history=conversation.history,
-        )
-        return Reply((), (Event("ticket", text=question[:500], office=conversation.office, asked=question),), request)
-
-    # -- answers --------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _answer(
-        catalog: Catalog, info: ProcedureInfo, facets: tuple[str, ...], conversation: Conversation
-    ) -> Message:
-        conversation.code, conversation.facets = info.code, facets
-        office = catalog.office(conversation.office)
-        html = texts.procedure_answer(info, facets, office)
-        # The summary shortens its lines, so every facet stays one button away.
-        return Message(html, menus.procedure_buttons(info, facets))
-
-    @staticmethod
-    def _not_found(catalog: Catalog, result: SearchResult) -> tuple[Message, ...]:
-        """An honest "not found": a past public answer to a similar question first if there is one; the
-        national portal's search with the question's words; "Hỏi cán bộ"; and only suggestions that share a
-        distinctive word with the question."""
-        analysis = result.analysis
-        spelled = zip(analysis.tokens, analysis.accents or analysis.tokens, strict=False)
-        words = [accented or folded for folded, accented in spelled]  # as the citizen typed them
-        codes = [hit.code for hit in result.suggestions]
-        ask = menus.ask_staff_row()
-        messages = [Message(texts.not_found(" ".join(words[:6])), ask if codes else ask + menus.browse_row())]
-        similar = catalog.similar_answer(analysis.folded)
-        if similar is not None:
-            button = Button(texts.SIMILAR_ANSWER_BUTTON, callback("a", similar.code))
-            messages.insert(0, Message(texts.SIMILAR_ANSWER_NOTE, ((button,),)))
-        if codes:
-            buttons = menus.choice_buttons(catalog, codes) + menus.browse_row()
-            messages.append(Message(texts.NOT_FOUND_SUGGESTIONS, buttons))
-        return tuple(messages)
-
-    # -- handlers -------------------------------------------------------------------------------------
-
-    def _on_start(self, catalog: Catalog, payload: str | None, conversation: Conversation) -> Reply:
-        greeting = Message(texts.GREETING, menus.popular_buttons(catalog))
-        if not payload:
-            return Reply((greeting,))
-        link = decode_payload(payload)
-        office = catalog.office(link.office) if link and link.office else None
-        info = catalog.procedure(link.code) if link and link.code else None
-        if link is None or (link.code and info is None) or (link.office and office is None and info is None):
-            note = Message(texts.BAD_PAYLOAD_NOTE)
-            return Reply((greeting, note), (Event("deeplink", text=payload[:64], decision=NONE),))
-        messages: list[Message] = []
-        if office is not None:
-            conversation.office = office.slug
-            if info is None:
-                greeting = texts.OFFICE_GREETING.format(name=escape(office.name))
-                messages.append(Message(greeting, menus.popular_buttons(catalog)))
-        elif link.office:
-            messages.append(Message(texts.UNKNOWN_OFFICE_NOTE))
-        if info is not None:
-            messages.append(self._answer(catalog, info, (), conversation))
-        event = Event(
-            "deeplink",
-            text=payload,
-            decision=ANSWER if info else NONE,
-            code=info.code if info else None,
-            office=office.slug if office else None,
-        )
-        return Reply(tuple(messages), (event,))
+    # -- questions ------------------------------------------------------------------------------------
 
     def _on_text(self, catalog: Catalog, text: str, conversation: Conversation) -> Reply:
         text = text.strip()
@@ -183,7 +79,7 @@ class Dialog:
         info = catalog.procedure(text)
         if info is not None:  # a bare code, as printed on a poster
             event = Event("question", text, ANSWER, info.code, 100.0, office=conversation.office)
-            return Reply((self._answer(catalog, info, (), conversation),), (event,))
+            return Reply((procedure_message(catalog, info, (), conversation),), (event,))
         result = catalog.index.search(text)
         analysis = result.analysis
         if analysis.smalltalk:
@@ -208,7 +104,7 @@ class Dialog:
         bare_facet = bool(result.facets) and catalog.index.lexicon.only_follow_up_words(analysis.tokens)
         if bare_facet and current is not None:
             log = replace(log, decision=ANSWER, code=current.code, score=None)
-            return Reply((*notes, self._answer(catalog, current, result.facets, conversation)), (log,))
+            return Reply((*notes, procedure_message(catalog, current, result.facets, conversation)), (log,))
         if bare_facet:
             log = replace(log, decision=NONE, code=None, score=None)
             return Reply((*notes, Message(texts.WHICH_PROCEDURE, menus.popular_buttons(catalog))), (log,))
@@ -218,7 +114,7 @@ class Dialog:
         if result.decision == ANSWER and top is not None:
             info = catalog.index.by_code[top.code]
             conversation.remember("bot", info.title)
-            return Reply((*notes, self._answer(catalog, info, result.facets, conversation)), (log,))
+            return Reply((*notes, procedure_message(catalog, info, result.facets, conversation)), (log,))
         conversation.code, conversation.facets = None, result.facets
         if result.decision == CLARIFY:
             codes = [hit.code for hit in result.choices]
@@ -226,7 +122,7 @@ class Dialog:
             buttons = menus.choice_buttons(catalog, codes) + ((Button(texts.NONE_OF_THESE, callback("n")),),)
             return Reply((*notes, Message(texts.CLARIFY, buttons)), (log,))
         conversation.remember("bot", texts.NOT_FOUND_SHORT)
-        return Reply((*notes, *self._not_found(catalog, result)), (log,))
+        return Reply((*notes, *not_found_messages(catalog, result)), (log,))
 
     def _on_button(self, catalog: Catalog, data: str, conversation: Conversation) -> Reply:
         if not isinstance(data, str) or not _CALLBACK.match(data):
@@ -237,9 +133,9 @@ class Dialog:
         action, *args = rest.split(":")
         info = catalog.procedure(args[0]) if args else None
         if action == "f" and info and len(args) == 2 and args[1] in FACETS:
-            return Reply((self._answer(catalog, info, (args[1],), conversation),))
+            return Reply((procedure_message(catalog, info, (args[1],), conversation),))
         if action == "p" and info and len(args) == 1:
-            return Reply((self._answer(catalog, info, conversation.facets, conversation),))
+            return Reply((procedure_message(catalog, info, conversation.facets, conversation),))
         if action == "s" and info and len(args) == 1 and info.special_cases:
             conversation.code = info.code
             return Reply((Message(texts.special_cases(info), menus.procedure_buttons(info, ())),))
@@ -256,14 +152,13 @@ class Dialog:
             buttons = menus.ask_staff_row() + menus.field_buttons(catalog)
             return Reply((Message(texts.AFTER_NONE_OF_THESE, buttons),), (event,))
         if action == "h" and not args:
-            return self._ask_staff(conversation)
+            return ask_for_question(conversation, self.contact_retention_days)
         if action == "a" and len(args) == 1 and (answer := catalog.answer(args[0])) is not None:
             return Reply((Message(texts.ticket_answer(answer.code, answer.question, answer.answer)),))
         if action == "h" and args == ["q"] and conversation.awaiting == "ticket" and conversation.asked:
-            return self._ticket_from(conversation.asked, conversation)
+            return ticket_request(conversation.asked, conversation)
         if action == "h" and args == ["x"]:
-            conversation.awaiting = ""
-            return Reply((Message(texts.ASK_STAFF_CANCELLED),))
+            return cancel(conversation)
         if action == "b" and not args:
             return menus.browse_fields(catalog)
         if action == "g" and len(args) == 1 and args[0].isdigit() and len(args[0]) < 6:
