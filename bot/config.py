@@ -1,6 +1,8 @@
 """Settings of the application: the only module that reads the environment (prefix TTHC_, or .env)."""
 
-from pydantic import SecretStr
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,8 +34,14 @@ class Settings(BaseSettings):
     # dashboard), how long contact details are kept, and the staff Telegram group new questions go to.
     ticket_hours: str = "trong 2 ngày làm việc"
     ticket_target_days: float = 2.0
-    ticket_retention_days: int = 90
+    ticket_retention_days: int = Field(default=90, ge=1)
     staff_chat_id: int | None = None
+
+    # -- operations (README "Province deployment", "Privacy") -------------------------------------------------
+    # Log lines as text, or as JSON objects one per line (for a log collector); never with tokens or user ids.
+    log_format: Literal["text", "json"] = "text"
+    # The query log keeps questions for analysis; who asked (the salted user hash) is erased after this many days.
+    log_retention_days: int = Field(default=180, ge=1)
 
     # -- Zalo (README "Zalo") --------------------------------------------------------------------------------
     # The Zalo Bot Platform: a bot token `{bot_id}:{secret}` (it travels in URL paths: never log a URL).

@@ -41,7 +41,8 @@ GREETING = (
 HELP = (
     "<b>Cách dùng</b>\n"
     "• Gõ câu hỏi về thủ tục bạn cần làm, ví dụ <i>nhập hộ khẩu cho con</i>, <i>đổi căn cước ở đâu</i>.\n"
-    "• Bấm các nút bên dưới câu trả lời để xem hồ sơ, nơi nộp, thời gian, lệ phí, các bước.\n"
+    "• Chọn các mục dưới câu trả lời (bấm nút, hoặc gửi số thứ tự trên Zalo) để xem hồ sơ, nơi nộp, thời gian, "
+    "lệ phí, các bước.\n"
     "• /linhvuc: xem thủ tục theo lĩnh vực.\n"
     "• /hoicanbo: gửi câu hỏi cho cán bộ khi mình chưa trả lời được.\n"
     "• Quét mã QR ở Trung tâm Phục vụ hành chính công để mở đúng thủ tục.\n"
@@ -92,8 +93,8 @@ CODE_LINE = "Mã thủ tục {code} · {level} · {field}"
 NOT_AT_COMMUNE = "ℹ️ Thủ tục này không làm ở xã, phường: do <b>{agency}</b> ({level}) giải quyết."
 SPECIAL_CASES_BUTTON = "⚠️ Trường hợp đặc biệt"
 SPECIAL_CASES_HEADING = "⚠️ Trường hợp đặc biệt"
-SPECIAL_CASES_HINT = "Có {count} trường hợp đặc biệt: bấm nút <i>⚠️ Trường hợp đặc biệt</i>."
-MORE_DOCUMENTS = "… và {count} giấy tờ khác: bấm <i>📄 Hồ sơ</i>."
+SPECIAL_CASES_HINT = "Có {count} trường hợp đặc biệt: chọn <i>⚠️ Trường hợp đặc biệt</i>."
+MORE_DOCUMENTS = "… và {count} giấy tờ khác: chọn <i>📄 Hồ sơ</i>."
 SUMMARY_LABELS = {"where": "📍 Nơi nộp", "time": "⏱ Thời gian", "fees": "💰 Lệ phí"}
 SUMMARY_FIELDS = {"where": "where_to_file", "time": "processing_time", "fees": "fees"}
 SUMMARY_LINE = 170  # characters of one summary line on a phone (about three lines)
@@ -554,6 +555,7 @@ def zalo_choice_hint(numbers: list[int]) -> str:
     if len(numbers) <= 4:
         return ZALO_CHOOSE_FEW.format(first=", ".join(str(number) for number in numbers[:-1]), last=numbers[-1])
     return ZALO_CHOOSE_RANGE.format(first=numbers[0], last=numbers[-1])
+
 
 # The import rules speak English on the command line (one line: file, row, field); a clerk reads them here.
 _RECORD_ERROR_WORDS = (

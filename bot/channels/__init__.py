@@ -17,12 +17,15 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy import Engine
 
+    from bot.stores import StateStore
+
 
 class Assistant(Protocol):
     """What every channel needs from the application (bot.app.App)."""
 
     settings: Settings
     engine: "Engine"
+    state: "StateStore"  # small values shared by workers: webhook replays seen, Zalo reply windows
 
     @property
     def catalog(self) -> Catalog:

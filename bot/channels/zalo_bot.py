@@ -16,8 +16,8 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,7 +26,8 @@ from bot import texts
 from bot.channels import Assistant, Capabilities
 from bot.channels.plaintext import ZALO_MAX_TEXT, incoming_from_text, render
 from bot.conversation import Message, Reply
-from bot.stores import StateStore, seen_before
+from bot.guards import read_body
+from bot.stores import seen_before
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -85,7 +86,7 @@ class ZaloBotClient:
             logging.getLogger(name).addFilter(self._filter)
 
     async def aclose(self) -> None:
-        """Close the connections (and stop filtering log lines for this token)."""
+        """Close the connections (and stop filtering log lines for this token); closing twice is harmless."""
         await self._client.aclose()
         for name in HTTP_LOGGERS:
             logging.getLogger(name).removeFilter(self._filter)
@@ -151,13 +152,13 @@ class Background:
         self.tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    def start(self, key: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run `work` after the earlier work of the same key; never raises into the caller."""
+    def start(self, key: str, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Run `work()` after the earlier work of the same key; never raises into the caller."""
 
         async def guarded() -> None:
             try:
                 async with self.serial(key):
-                    await work
+                    await work()
             except Exception:
                 logger.exception("%s: could not handle an update", self.name)
 
@@ -187,12 +188,6 @@ class Background:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
 
-class StatefulAssistant(Assistant, Protocol):
-    """The application as the Zalo channels use it: also its shared state (replays seen, reply windows)."""
-
-    state: StateStore
-
-
 class ZaloBotChannel:
     """The Zalo Bot beside the web server: long polling (one process), or a webhook on the web server."""
 
@@ -200,7 +195,7 @@ class ZaloBotChannel:
 
     def __init__(
         self,
-        assistant: StatefulAssistant,
+        assistant: Assistant,
         client: ZaloBotClient,
         *,
         webhook_url: str | None = None,
@@ -237,8 +232,6 @@ class ZaloBotChannel:
     async def receive(self, request: "Request") -> int:
         """One webhook call: the secret header first, then a bounded body, then a safe parse; an HTTP status.
         The update is handled after the answer (Zalo only needs to know it arrived)."""
-        from bot.guards import read_body
-
         header = request.headers.get(SECRET_HEADER) or ""
         assert self.webhook_secret is not None
         if not hmac.compare_digest(header.encode(), self.webhook_secret.encode()):
@@ -252,7 +245,7 @@ class ZaloBotChannel:
             update = None
         if update is None:
             return 400
-        self.background.start(_chat_of(update) or "?", self.handle(update))
+        self.background.start(_chat_of(update) or "?", lambda: self.handle(update))
         return 200
 
     async def handle(self, update: dict[str, Any]) -> None:
@@ -318,6 +311,7 @@ class ZaloBotChannel:
                 await self.poll()
         finally:
             await self.background.drain()
+            await self.client.aclose()
 
     async def _register_webhook(self) -> None:
         assert self.webhook_url and self.webhook_secret
@@ -380,7 +374,7 @@ def from_settings(assistant: Assistant) -> ZaloBotChannel | None:
         raise SetupError("TTHC_ZALO_BOT_WEBHOOK_SECRET must be 8-256 characters (Zalo's rule for secret_token)")
     client = ZaloBotClient(settings.zalo_bot_token.get_secret_value().strip(), settings.zalo_bot_base_url)
     return ZaloBotChannel(
-        cast(StatefulAssistant, assistant),
+        assistant,
         client,
         webhook_url=settings.zalo_bot_webhook_url or None,
         webhook_secret=secret or None,

@@ -24,7 +24,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import Engine, update
@@ -34,8 +34,9 @@ from sqlmodel import Session
 from bot import texts
 from bot.channels import Assistant, Capabilities
 from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, incoming_from_text, render, size
-from bot.channels.zalo_bot import Background, StatefulAssistant
+from bot.channels.zalo_bot import Background
 from bot.conversation import Button, Incoming, Message, Reply
+from bot.guards import read_body
 from bot.stores import seen_before
 from knowledge.models import ChannelToken
 from knowledge.normalize import fold
@@ -257,12 +258,6 @@ def _seconds_left(pair: TokenPair) -> float:
 # -- the channel --------------------------------------------------------------------------------------------
 
 
-class OAAssistant(StatefulAssistant, Protocol):
-    """The application as the OA channel uses it: shared state and the database (tokens)."""
-
-    engine: Engine
-
-
 class OASendError(Exception):
     """Zalo refused or did not take a message."""
 
@@ -274,7 +269,7 @@ class ZaloOAChannel:
 
     def __init__(
         self,
-        assistant: StatefulAssistant,
+        assistant: Assistant,
         tokens: OATokens,
         http: httpx.AsyncClient,
         *,
@@ -303,8 +298,6 @@ class ZaloOAChannel:
     async def receive(self, request: "Request") -> int:
         """One webhook call: signature present, bounded body, signature valid, then parse; an HTTP status.
         The event is handled after the answer, in arrival order per citizen."""
-        from bot.guards import read_body
-
         header = request.headers.get(SIGNATURE_HEADER) or ""
         if not header:
             return 401
@@ -320,7 +313,7 @@ class ZaloOAChannel:
             return 400
         if not isinstance(event, dict):
             return 400
-        self.background.start(_citizen_of(event) or "?", self.handle(event))
+        self.background.start(_citizen_of(event) or "?", lambda: self.handle(event))
         return 200
 
     async def handle(self, event: dict[str, Any]) -> None:
@@ -344,7 +337,7 @@ class ZaloOAChannel:
         await asyncio.to_thread(self._open_window, user, message_id)
         text = message.get("text")
         if name != TEXT_EVENT or not isinstance(text, str):
-            await self.deliver(user, render(Reply((Message(texts.NON_TEXT),)), CAPABILITIES))
+            await self.deliver(user, render(Reply((Message(texts.NON_TEXT),)), CAPABILITIES), keep_rest=True)
             return
         if fold(text) in MORE_WORDS:
             pending = await asyncio.to_thread(self.assistant.state.get, _pending_key(user))
@@ -361,7 +354,7 @@ class ZaloOAChannel:
         except Exception:
             logger.exception("zalo_oa: could not answer a message")
             try:
-                await self.deliver(user, render(Reply((Message(texts.ERROR_APOLOGY),)), CAPABILITIES))
+                await self.deliver(user, render(Reply((Message(texts.ERROR_APOLOGY),)), CAPABILITIES), keep_rest=True)
             except Exception:  # the apology itself failed: nothing more to do
                 logger.warning("zalo_oa: could not send the apology")
             return
@@ -411,9 +404,10 @@ class ZaloOAChannel:
 
     # -- outbound ---------------------------------------------------------------------------------------
 
-    async def deliver(self, user: str, messages: list[PlainMessage]) -> int:
+    async def deliver(self, user: str, messages: list[PlainMessage], *, keep_rest: bool = False) -> int:
         """Send as much as the window allows, in order; what does not fit waits for "gửi tiếp" (the last
-        message sent says so). Returns how many messages were sent (0: the window is closed)."""
+        message sent says so) and replaces an earlier rest. A new answer also drops an earlier rest, unless
+        `keep_rest` (a polite word, a staff answer). Returns how many messages were sent (0: window closed)."""
         remaining = await asyncio.to_thread(self._remaining, user)
         now, rest = list(messages), []
         if len(now) > remaining:
@@ -433,7 +427,7 @@ class ZaloOAChannel:
             await asyncio.to_thread(
                 state.put, _pending_key(user), {"messages": _messages_to_json(rest)}, REPLY_WINDOW_SECONDS
             )
-        else:
+        elif not keep_rest:
             await asyncio.to_thread(state.delete, _pending_key(user))
         sent = 0
         for message in now:
@@ -448,7 +442,7 @@ class ZaloOAChannel:
         """A staff answer: only as a free reply inside the citizen's window; False otherwise (never paid)."""
         try:
             async with self.background.serial(user_id):  # not between the parts of an answer being sent
-                return await self.deliver(user_id, render(reply, CAPABILITIES)) > 0
+                return await self.deliver(user_id, render(reply, CAPABILITIES), keep_rest=True) > 0
         except (OASendError, OATokenError) as error:
             logger.warning("zalo_oa: could not deliver a message: %s", error)
             return False
@@ -569,7 +563,7 @@ def from_settings(assistant: Assistant) -> ZaloOAChannel | None:
         return None
     assert settings.zalo_oa_app_id and settings.zalo_oa_app_secret and settings.zalo_oa_secret_key
     assert settings.zalo_oa_refresh_token is not None
-    app = cast(OAAssistant, assistant)
+    app = assistant
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     tokens = OATokens(
         TokenStore(app.engine),
