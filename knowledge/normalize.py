@@ -10,9 +10,13 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.clauses import segment
+
 FACETS = ("documents", "fees", "time", "where", "online", "steps")
 TERMS_FILE = Path(__file__).parent / "terms.yaml"
-MAX_QUERY_CHARS = 500  # longer messages are cut: nobody names a procedure in the 501st character
+# Longer messages are cut. Narrative messages put the question last, so a cut keeps the opening and the end.
+MAX_QUERY_CHARS = 2000
+_KEPT_OPENING_CHARS = 500
 
 _NON_WORD = re.compile(r"[\W_]+")
 # i/y: "kí"/"ký", "lí"/"lý" are the same word; after folding a consonant cluster + final y becomes i.
@@ -72,6 +76,15 @@ class Analysis:
     facets: tuple[str, ...]  # what is asked about, in FACETS order
     smalltalk: str | None  # greeting | thanks | goodbye when the message is only that
     accents: tuple[str, ...] = ()  # each token as typed with its accents, "" where typed without
+    sentences: tuple[int, ...] = ()  # each token's sentence (0, 1, ...): phrases are read within one
+    asking: tuple[bool, ...] = ()  # each token: said in a sentence that asks the question
+
+
+def clip_message(text: str) -> str:
+    """A message cut to MAX_QUERY_CHARS, keeping its opening and its end (where the question usually is)."""
+    if len(text) <= MAX_QUERY_CHARS:
+        return text
+    return f"{text[:_KEPT_OPENING_CHARS]}.\n{text[-(MAX_QUERY_CHARS - _KEPT_OPENING_CHARS) :]}"
 
 
 # A token as typed: (folded, accented). Phrases match on the folded form; when the citizen typed the
@@ -96,10 +109,11 @@ def same_accents(typed: str, expected: str) -> bool:
 
 def _compatible(typed: Token, expected: str | None) -> bool:
     """A typed word agrees with a phrase word (`expected`: its i/y-unified accented form, None if unaccented)."""
-    folded, accented = typed
-    if expected is None or accented == folded:
-        return True  # the phrase word has no accents (abbreviations), or the citizen typed none
-    return accented.translate(_I_Y) == expected
+    _, accented = typed
+    if accented.isascii():
+        return True  # the citizen typed no accents: any spelling may be meant
+    # A table word without accents ("nha", "anh", "cho") is not the accented word typed ("nhà", "ánh", "chó").
+    return expected is not None and accented.translate(_I_Y) == expected
 
 
 class _PhraseTable:
@@ -182,15 +196,31 @@ class Lexicon:
             {**removable, **{key: self._removable.replace(value) or None for key, value in replace.items()}}
         )
         self._smalltalk = _PhraseTable(smalltalk)
-        # Weak cues ("thế nào", "làm sao") ask for the steps only when nothing more specific is asked.
         self._follow_up_words = {
             word for table in tables for phrase in table.get("follow_up") or [] for word in fold(str(phrase)).split()
         }
+        # Weak cues ("thế nào", "ra công an") ask only when nothing more specific is asked, and then only the
+        # first weak facet of the table's order: a cue is (facet, rank), rank 0 for a strong cue.
+        weak_order = list(dict.fromkeys(weak_cues.values()))
         self._cues = _PhraseTable(
             {
-                **{phrase: (facet, True) for phrase, facet in weak_cues.items()},
-                **{phrase: (facet, False) for phrase, facet in cues.items()},
+                **{phrase: (facet, 1 + weak_order.index(facet)) for phrase, facet in weak_cues.items()},
+                **{phrase: (facet, 0) for phrase, facet in cues.items()},
             }
+        )
+        # Matters that are not procedures of this knowledge base (another agency's, a court's, a utility's).
+        # Two kinds: other agencies' procedures (an imported national record may answer them) and matters
+        # that are no procedure at all (weather, lottery results, complaints).
+        sections = [table.get("out_of_scope") or {} for table in tables]
+        elsewhere = [str(topic) for section in sections for topic in section.get("elsewhere") or []]
+        never = [str(topic) for section in sections for topic in section.get("not_procedures") or []]
+        self.out_of_scope = tuple(dict.fromkeys([*elsewhere, *never]))
+        self.done_elsewhere = frozenset(elsewhere) - frozenset(never)
+        # Words too common in citizens' questions to be a reason to offer a procedure ("giấy", "con").
+        self.generic_words = tuple(str(word) for table in tables for word in table.get("generic") or [])
+        # Where an official name's qualifier starts ("... cho công dân", "... thực hiện tại cấp tỉnh").
+        self._qualifiers = _PhraseTable(
+            {str(phrase): True for table in tables for phrase in table.get("name_qualifiers") or []}
         )
 
     def only_follow_up_words(self, tokens: tuple[str, ...]) -> bool:
@@ -209,25 +239,62 @@ class Lexicon:
         """Content words of a procedure name or alias as (folded, accented) pairs."""
         return tuple(self._content.replace(tokenize(text)))
 
+    def name_heads(self, name: str) -> list[str]:
+        """The head of an official name, before its first qualifier ("Cấp Phiếu lý lịch tư pháp" of
+        "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam ..."); empty when the name has no qualifier."""
+        words = tokenize(name)
+        for start, _, _ in self._qualifiers.scan(words):
+            if start >= 2:  # a head of one word ("Cấp") names nothing
+                return [" ".join(accented for _, accented in words[:start])]
+        return []
+
     def phrase_tokens(self, text: str) -> tuple[str, ...]:
         """Content tokens of a procedure name or alias (the same treatment as a question)."""
         return tuple(folded for folded, _ in self.phrase_pairs(text))
 
     def analyze(self, text: str) -> Analysis:
-        """Fold, expand, detect facets and small talk, and keep the words that name a procedure."""
-        typed = tokenize(text)
-        expanded = self._replace.replace(typed)
-        found = [cue for _, _, cue in self._cues.scan(expanded)]
-        strong = {facet for facet, weak in found if not weak}  # type: ignore[misc]
-        found_facets = strong or {facet for facet, _ in found}  # type: ignore[misc]
-        without_cues = self._cues.replace(expanded, drop=True)
-        kinds = [kind for _, _, kind in self._smalltalk.scan(without_cues)]
-        kept = self._removable.replace(without_cues)
-        tokens = tuple(folded for folded, _ in kept)
-        accents = tuple(accented if accented != folded else "" for folded, accented in kept)
-        facets = tuple(facet for facet in FACETS if facet in found_facets)
+        """Fold, expand, detect facets and small talk, and keep the words that name a procedure.
+
+        Each sentence is read on its own (a phrase never spans two), and facets are read in the sentences
+        that ask: context such as "vợ em đã ra xã hỏi" says where someone went, not what they ask.
+        """
+        sentences = segment(clip_message(text))
+        folded_parts: list[str] = []
+        kept: list[tuple[Token, int, bool]] = []
+        asked: list[tuple[str, int]] = []
+        kinds: list[object] = []
+        for number, sentence in enumerate(sentences):
+            typed = tokenize(sentence.text)
+            folded_parts.extend(folded for folded, _ in typed)
+            expanded = self._replace.replace(typed)
+            if sentence.asking:
+                asked.extend(cue for _, _, cue in self._cues.scan(expanded))  # type: ignore[misc]
+            without_cues = self._cues.replace(expanded, drop=True)
+            kinds.extend(kind for _, _, kind in self._smalltalk.scan(without_cues))
+            kept.extend((token, number, sentence.asking) for token in self._removable.replace(without_cues))
+        tokens = tuple(folded for (folded, _), _, _ in kept)
+        # "ky" folds to "ki" but carries no accent: only a word typed with diacritics says how it is spelled.
+        accents = tuple("" if accented.isascii() else accented for (_, accented), _, _ in kept)
+        facets = _facets_asked(asked)
         smalltalk = str(kinds[0]) if kinds and not tokens and not facets else None
-        return Analysis(" ".join(folded for folded, _ in typed), tokens, facets, smalltalk, accents)
+        return Analysis(
+            " ".join(folded_parts),
+            tokens,
+            facets,
+            smalltalk,
+            accents,
+            tuple(number for _, number, _ in kept),
+            tuple(asking for _, _, asking in kept),
+        )
+
+
+def _facets_asked(found: list[tuple[str, int]]) -> tuple[str, ...]:
+    """The facets of the cues found, in FACETS order: every strong one; else the first-ranked weak one."""
+    if not found:
+        return ()
+    rank = min(rank for _, rank in found)
+    chosen = {facet for facet, cue_rank in found if cue_rank == rank}
+    return tuple(facet for facet in FACETS if facet in chosen)
 
 
 @lru_cache(maxsize=1)

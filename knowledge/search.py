@@ -1,59 +1,67 @@
-"""The in-memory matcher: folded-token inverted index, weighted overlap, rapidfuzz re-ranking, decision."""
+"""The in-memory matcher: candidates from the phrase index, procedures ranked, the decision (answer, clarify,
+none).
 
+A procedure's score is its best phrase's reading (knowledge/phrases.py), plus how much of the asking sentences
+its phrases found in the message explain, plus priors; a small learned reading of the whole message
+(knowledge/learned.py) orders the curated procedures it knows. Out-of-scope topics of the terms table
+("hộ chiếu", "ly hôn") compete with the procedures: when one is what the question is about, only procedures
+named by it are offered (an imported national record), or none.
+"""
+
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import yaml
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
-from knowledge.normalize import Analysis, Lexicon, default_lexicon, same_accents, telex_variants
+from knowledge.learned import PhraseClassifier
+from knowledge.normalize import Analysis, Lexicon, default_lexicon
+from knowledge.phrases import MessageReading, Phrase, PhraseIndex, PhraseReading
 from knowledge.records import ProcedureInfo
 
 ANSWER = "answer"
 CLARIFY = "clarify"
 NONE = "none"
 
-# Calibrated on labelled questions with `tthc eval` (see README "Matching"): a score is 0-100.
+# Calibrated on labelled questions with `tthc eval` (short and long sets); a score is 0-100.
 ANSWER_MIN_SCORE = 55.0  # below this nothing is answered outright
 ANSWER_MARGIN = 5.0  # the runner-up must be this far behind, else we ask
-CLARIFY_MIN_SCORE = 52.0  # below this nothing fits: an honest "không tìm thấy"
-CLARIFY_WINDOW = 18.0  # choices offered: procedures within this distance of the best
+CLARIFY_MIN_SCORE = 45.0  # below this nothing fits: an honest "không tìm thấy"
+CLARIFY_WINDOW = 25.0  # choices offered: procedures within this distance of the best
 MAX_CHOICES = 5
+MAX_SUGGESTIONS = 3
 # A question whose words all appear in the official names of this many procedures names a category
 # ("căn cước", "kết hôn"), unless it is exactly one procedure's name: we ask instead of guessing.
 CATEGORY_SIZE = 3
 
-# Weights of the score: how much of the question the phrase covers, how much of the phrase the
-# question covers (penalises long, more specific procedures), and character similarity (word order, typos).
-QUERY_COVERAGE_WEIGHT = 0.6
-PHRASE_COVERAGE_WEIGHT = 0.4
-OVERLAP_SHARE = 0.8
-CANDIDATE_PHRASES = 60
-FUZZY_TOKEN_CUTOFF = 75.0
-TELEX_CONFIDENCE = 0.95
-FUZZY_CONFIDENCE = 0.85
-BIGRAM_WEIGHT = 0.1  # adjacent word pairs shared with the phrase ("con lai" vs "khai sinh lại")
-ACCENT_MISMATCH_SHARE = 0.6  # share of a word's weight lost when its typed accents differ from the alias
-UNKNOWN_TOKEN_WEIGHT = 0.5
-# An answer needs words in common worth this share of an average word's idf (a word like "khai sinh" or
-# "kết hôn" passes; "giấy" + "con" alone do not).
-MIN_EVIDENCE = 0.85  # share of the mean idf an unknown word weighs in the question
+FIT_WEIGHT = 0.30  # share of the asking sentences' words the procedure's phrases found in the message explain
+FOUND_COVERAGE = 0.5  # a phrase is found in a message when this share of it stands together in one sentence
+CANDIDATE_PHRASES = 32
+# An answer needs telling words in common (not the terms table's generic ones) worth this share of an
+# average word's idf: "khai sinh" or "kết hôn" passes; "giấy tờ" + "con" never do.
+MIN_EVIDENCE = 0.7
+# Derived short forms of long official names ("Cấp Phiếu lý lịch tư pháp" of "Cấp Phiếu lý lịch tư pháp cho
+# công dân ...") stand for records without aliases; they are a little less specific than the name itself.
+HEAD_PHRASE_SHARE = 0.9
+# Points a procedure earns per unit of the learned classifier's margin above -1 (knowledge/learned.py).
+LEARNED_WEIGHT = 20.0
+MAX_LEARNT_PROCEDURES = 300
+# An out-of-scope topic ("hộ chiếu", "ly hôn") said in full and scoring within this of the best procedure is
+# what the question is about: only procedures its words name are offered, or none.
+OUT_OF_SCOPE_MARGIN = 0.0
 # Priors break near-ties: citizens mostly ask about commune procedures, curated entries are richer,
 # and popular procedures are more likely meant by a vague question.
 CURATED_BONUS = 2.0
 COMMUNE_BONUS = 1.0
-POPULARITY_BONUS = 4.0
+POPULARITY_BONUS = 8.0
 # The question is exactly a procedure's name or alias: strong evidence over longer near-namesakes
 # ("đăng ký khai sinh" vs "đăng ký lại khai sinh", whose "lại" weighs little among 2,600 procedures).
 EXACT_BONUS = 5.0
-# Words of the question explained by the procedure's other aliases (not the best-matching one) count too.
-OTHER_ALIASES_WEIGHT = 0.25
 POPULAR_FILE = Path(__file__).parent / "popular.yaml"
+# Official names qualify their head: "Cấp Phiếu lý lịch tư pháp | cho công dân ...". Parentheses are notes.
+_PARENTHESES = re.compile(r"\([^)]*\)")
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,9 @@ class Hit:
     level: str
     score: float  # 0-100, as shown
     rank_score: float = field(default=0.0, compare=False, repr=False)  # uncapped, with priors: decides
-    evidence: float = field(default=0.0, compare=False, repr=False)  # idf weight of the words in common
+    evidence: float = field(default=0.0, compare=False, repr=False)  # idf weight of the telling words in common
+    distinctive: bool = field(default=False, compare=False, repr=False)  # shares a distinctive word
+    support: float = field(default=0.0, compare=False, repr=False)  # the lexical score: does anything fit?
 
 
 @dataclass(frozen=True)
@@ -87,9 +97,18 @@ class SearchResult:
         """The procedures to offer as buttons when the decision is clarify."""
         if not self.hits:
             return ()
-        best = max(hit.score for hit in self.hits)
-        close = [hit for hit in self.hits if hit.score >= max(CLARIFY_MIN_SCORE, best - CLARIFY_WINDOW)]
+        best = max(hit.support for hit in self.hits)
+        close = [hit for hit in self.hits if hit.support >= max(CLARIFY_MIN_SCORE, best - CLARIFY_WINDOW)]
         return tuple(close[:MAX_CHOICES])
+
+    @property
+    def suggestions(self) -> tuple[Hit, ...]:
+        """Procedures worth offering after an honest "none": those sharing a distinctive word with the question.
+
+        A word every other procedure uses ("giấy", "con", "đăng ký") is no reason to offer one: a question
+        about a passport is never offered "Khai báo tạm vắng".
+        """
+        return tuple(hit for hit in self.hits if hit.distinctive)[:MAX_SUGGESTIONS]
 
     def to_json(self, limit: int = 5) -> dict:
         """The `tthc search --json` object of DESIGN.md."""
@@ -114,80 +133,73 @@ class SearchIndex:
         self.procedures = list(procedures)
         self.by_code = {info.code: info for info in self.procedures}
         self._owner_of = {info.code: owner for owner, info in enumerate(self.procedures)}
-        popularity = popularity or {}
-        mixed_origins = len({info.origin for info in self.procedures}) > 1
+        count = len(self.procedures)
+        # Owners 0..n-1 are the procedures; after them come the out-of-scope topics of the terms table
+        # ("hộ chiếu", "ly hôn"), indexed like procedures so that they compete with them for a question.
+        sources = [_phrases_of(info, self.lexicon) for info in self.procedures]
+        sources.extend([(topic, 1.0, True)] for topic in self.lexicon.out_of_scope)
+        self._phrases = PhraseIndex(sources, self.lexicon, documents=count)
 
-        phrase_texts: list[str] = []
-        phrase_owner: list[int] = []
-        token_ids: dict[str, int] = {}
-        postings: list[list[int]] = []
-        proc_tokens: list[set[int]] = []
-        phrase_token_ids: list[tuple[int, ...]] = []
-        phrase_accents: list[str] = []
+        # The category rule (_names_a_category) reads the words of the procedures' official names.
+        self._names = {(owner, tokens) for owner in range(count) for tokens in self._phrases.names[owner]}
         self._name_owners: dict[str, set[int]] = defaultdict(set)
-        self._names: set[tuple[int, tuple[str, ...]]] = set()
-        for owner, info in enumerate(self.procedures):
-            seen_phrases: set[tuple[str, ...]] = set()
-            owned: set[int] = set()
-            for number, text in enumerate((info.name, info.short_name, *info.aliases)):
-                pairs = self.lexicon.phrase_pairs(text)
-                tokens = tuple(folded for folded, _ in pairs)
-                if number < 2:
-                    self._names.add((owner, tokens))
-                    for token in tokens:
-                        self._name_owners[token].add(owner)
-                if not tokens or tokens in seen_phrases:
-                    continue
-                seen_phrases.add(tokens)
-                phrase_id = len(phrase_texts)
-                phrase_texts.append(" ".join(tokens))
-                # One string per phrase (not a dict): a 10,000-procedure index stays small.
-                accented_text = " ".join(accented for _, accented in pairs)
-                phrase_accents.append(accented_text if accented_text != phrase_texts[-1] else "")
-                phrase_owner.append(owner)
-                ids = tuple(dict.fromkeys(token_ids.setdefault(token, len(token_ids)) for token in tokens))
-                for token_id in ids:
-                    if token_id == len(postings):
-                        postings.append([])
-                    postings[token_id].append(phrase_id)
-                phrase_token_ids.append(ids)
-                owned.update(ids)
-            proc_tokens.append(owned)
+        for owner, tokens in self._names:
+            for token in tokens:
+                self._name_owners[token].add(owner)
 
-        document_frequency = np.zeros(len(token_ids), dtype=np.float64)
-        for owned in proc_tokens:
-            for token_id in owned:
-                document_frequency[token_id] += 1
-        count = max(len(self.procedures), 1)
-        self._idf = np.log1p(count / np.maximum(document_frequency, 1.0))
-        self._mean_idf = float(self._idf.mean()) if len(self._idf) else 1.0
-        self._vocabulary = token_ids
-        self._vocabulary_list = list(token_ids)
-        self._postings = [np.asarray(ids, dtype=np.int32) for ids in postings]
-        owners_of: list[list[int]] = [[] for _ in token_ids]
-        for owner, owned in enumerate(proc_tokens):
-            for token_id in owned:
-                owners_of[token_id].append(owner)
-        self._owner_postings = [np.asarray(owners, dtype=np.int32) for owners in owners_of]
-        self._phrase_texts = phrase_texts
-        self._phrase_accents = phrase_accents
-        self._phrase_owner = np.asarray(phrase_owner, dtype=np.int32)
-        self._phrase_weight = np.asarray(
-            [sum(self._idf[token_id] for token_id in ids) for ids in phrase_token_ids], dtype=np.float64
-        )
+        mixed_origins = len({info.origin for info in self.procedures}) > 1
+        self._prior = [
+            (CURATED_BONUS if mixed_origins and info.origin == "curated" else 0.0)
+            + (COMMUNE_BONUS if mixed_origins and "xã" in info.level.lower() else 0.0)
+            for info in self.procedures
+        ] + [0.0] * len(self.lexicon.out_of_scope)
+        popularity = popularity or {}
         top_popularity = max(popularity.values(), default=0.0) or 1.0
-        self._prior = np.asarray(
-            [
-                (CURATED_BONUS if mixed_origins and info.origin == "curated" else 0.0)
-                + (COMMUNE_BONUS if mixed_origins and "xã" in info.level.lower() else 0.0)
-                for info in self.procedures
-            ],
-            dtype=np.float64,
-        )
         self._popularity_bonus = {
             info.code: POPULARITY_BONUS * popularity.get(info.code, 0.0) / top_popularity for info in self.procedures
         }
-        self._resolve = lru_cache(maxsize=20_000)(self._resolve_uncached)
+        self._topic_procedures = self._procedures_named_by_topics()
+        self._learnt, self._classifier = self._learn()
+
+    def _learn(self) -> tuple[frozenset[int], PhraseClassifier | None]:
+        """The learned reading: of curated procedures (reviewed, with aliases in citizens' words) only, and of
+        no more than MAX_LEARNT_PROCEDURES of them (training time grows with the square of their number)."""
+        curated = {owner for owner, info in enumerate(self.procedures) if info.origin == "curated" and info.aliases}
+        if LEARNED_WEIGHT <= 0 or len(curated) > MAX_LEARNT_PROCEDURES:
+            return frozenset(), None
+        phrases = self._phrases
+        learnt = [
+            (tuple(phrases.words_list[token_id] for token_id in sequence), owner)
+            for sequence, owner in zip(phrases.sequences, phrases.owner_of, strict=True)
+            if owner in curated
+        ]
+        classifier = PhraseClassifier.train([tokens for tokens, _ in learnt], [owner for _, owner in learnt])
+        return (frozenset(curated), classifier) if classifier else (frozenset(), None)
+
+    def _procedures_named_by_topics(self) -> list[frozenset[int]]:
+        """For each out-of-scope topic, the procedures whose official name holds its words in order
+        ("Cấp hộ chiếu phổ thông" for "hộ chiếu"); imported national records usually are the only ones.
+
+        Only topics that are other agencies' procedures ("hộ chiếu", "tách thửa") can be named so; matters
+        that are no procedure at all ("thời tiết", "xổ số" results) never are.
+        """
+        procedures, phrases = len(self.procedures), self._phrases
+        topics: dict[int, tuple[int, ...]] = {}
+        for sequence, owner in zip(phrases.sequences, phrases.owner_of, strict=True):
+            if owner >= procedures and self.lexicon.out_of_scope[owner - procedures] in self.lexicon.done_elsewhere:
+                topics[owner - procedures] = sequence
+        by_first_word: dict[int, list[int]] = defaultdict(list)
+        for topic, sequence in topics.items():
+            by_first_word[sequence[0]].append(topic)
+        named: list[set[int]] = [set() for _ in self.lexicon.out_of_scope]
+        for sequence, owner, is_name in zip(phrases.sequences, phrases.owner_of, phrases.naming, strict=True):
+            if owner >= procedures or not is_name:
+                continue
+            for start, token_id in enumerate(sequence):
+                for topic in by_first_word.get(token_id, ()):
+                    if sequence[start : start + len(topics[topic])] == topics[topic]:
+                        named[topic].add(owner)
+        return [frozenset(owners) for owners in named]
 
     def __len__(self) -> int:
         return len(self.procedures)
@@ -195,31 +207,15 @@ class SearchIndex:
     @property
     def phrase_count(self) -> int:
         """How many distinct names and aliases are indexed."""
-        return len(self._phrase_texts)
-
-    def _resolve_uncached(self, token: str) -> tuple[int, float] | None:
-        """The indexed word a question's word stands for, with a confidence; None when nothing is close."""
-        if token in self._vocabulary:
-            return self._vocabulary[token], 1.0
-        for variant in telex_variants(token):
-            if variant in self._vocabulary:
-                return self._vocabulary[variant], TELEX_CONFIDENCE
-        if len(token) < 3 or token.isdigit():
-            return None
-        # OSA counts a swap of two letters ("khia", "tahc") as one edit, as people make it.
-        match = process.extractOne(
-            token, self._vocabulary_list, scorer=OSA.normalized_similarity, score_cutoff=FUZZY_TOKEN_CUTOFF / 100
-        )
-        if match is None:
-            return None
-        return self._vocabulary[match[0]], FUZZY_CONFIDENCE * match[1]
+        return len(self._phrases)
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
         """Rank procedures for a question and decide: answer, clarify or none."""
         analysis = self.lexicon.analyze(text)
-        hits = self._rank(analysis.tokens, analysis.accents)
-        decision = self._decide(hits)
-        if decision == ANSWER and self._names_a_category(analysis.tokens, hits[0].code):
+        hits, out_of_scope = self._rank(analysis)
+        decision = NONE if out_of_scope else self._decide(hits)
+        if hits and decision != CLARIFY and not out_of_scope and self._names_a_category(analysis.tokens, hits[0].code):
+            # "căn cước", "đk": words that name several procedures alike; we ask which one.
             decision = CLARIFY
         if decision != ANSWER:
             # Popularity orders the choices of a vague question; it never decides that one is meant.
@@ -237,92 +233,97 @@ class SearchIndex:
             return False
         return (self._owner_of[top_code], tokens) not in self._names
 
-    def _rank(self, tokens: tuple[str, ...], accents: tuple[str, ...] = (), limit: int = 50) -> list[Hit]:
-        if not tokens or not self._phrase_texts:
-            return []
-        resolved: dict[int, float] = {}
-        query_weight = 0.0
-        for token in dict.fromkeys(tokens):
-            found = self._resolve(token)
-            if found is None:
-                query_weight += UNKNOWN_TOKEN_WEIGHT * self._mean_idf
-                continue
-            token_id, confidence = found
-            if confidence > resolved.get(token_id, 0.0):
-                resolved[token_id] = confidence
-        if not resolved:
-            return []
-        query_weight += sum(self._idf[token_id] for token_id in resolved)
-        overlap = np.zeros(len(self._phrase_texts), dtype=np.float64)
-        owner_overlap = np.zeros(len(self.procedures), dtype=np.float64)
-        for token_id, confidence in resolved.items():
-            weight = confidence * self._idf[token_id]
-            overlap[self._postings[token_id]] += weight
-            owner_overlap[self._owner_postings[token_id]] += weight
-        base = QUERY_COVERAGE_WEIGHT * overlap / query_weight + PHRASE_COVERAGE_WEIGHT * overlap / self._phrase_weight
-        count = min(CANDIDATE_PHRASES, int(np.count_nonzero(overlap)))
-        candidates = np.argpartition(-base, count - 1)[:count] if count < len(base) else np.flatnonzero(overlap)
-        query_text = " ".join(tokens)
-        typed = [(token, accented) for token, accented in zip(tokens, accents, strict=False) if accented]
-        query_bigrams = set(zip(tokens, tokens[1:], strict=False))
-        best: dict[int, float] = defaultdict(float)
-        evidence: dict[int, float] = {}
-        for phrase_id in candidates:
-            if overlap[phrase_id] <= 0:
-                continue
-            similarity = fuzz.ratio(query_text, self._phrase_texts[phrase_id]) / 100.0
-            phrase_base = base[phrase_id]
-            if typed and self._phrase_accents[phrase_id]:
-                # Typed accents that disagree ("lai" typed "lại" vs "con lai") count as a weaker match.
-                spelled = dict(
-                    zip(self._phrase_texts[phrase_id].split(), self._phrase_accents[phrase_id].split(), strict=True)
-                )
-                disagree = sum(
-                    self._idf[self._vocabulary[token]]
-                    for token, accented in typed
-                    if token in spelled and spelled[token] != token and not same_accents(accented, spelled[token])
-                )
-                if disagree:
-                    agreed = overlap[phrase_id] - ACCENT_MISMATCH_SHARE * disagree
-                    phrase_base = (
-                        QUERY_COVERAGE_WEIGHT * agreed / query_weight
-                        + PHRASE_COVERAGE_WEIGHT * agreed / self._phrase_weight[phrase_id]
-                    )
-            if query_bigrams:
-                words = self._phrase_texts[phrase_id].split()
-                shared = len(query_bigrams & set(zip(words, words[1:], strict=False))) / len(query_bigrams)
-                similarity_bonus = BIGRAM_WEIGHT * shared
-            else:
-                similarity_bonus = 0.0
-            owner = int(self._phrase_owner[phrase_id])
-            elsewhere = (owner_overlap[owner] - overlap[phrase_id]) / query_weight
-            score = 100.0 * (
-                OVERLAP_SHARE * phrase_base
-                + (1 - OVERLAP_SHARE) * similarity
-                + OTHER_ALIASES_WEIGHT * elsewhere
-                + similarity_bonus
-            )
-            if self._phrase_texts[phrase_id] == query_text:
-                score += EXACT_BONUS
-            if score > best[owner]:
-                best[owner] = score
-                evidence[owner] = float(overlap[phrase_id])
+    def _read_candidates(
+        self, analysis: Analysis, message: MessageReading
+    ) -> tuple[dict[int, PhraseReading], dict[int, float]]:
+        """Each owner's best phrase reading, and its lexical score: that reading, the fit of the asking
+        sentences by all its phrases found in the message, and its prior."""
+        phrases, procedures = self._phrases, len(self.procedures)
+        query_text = " ".join(analysis.tokens)
+        best: dict[int, PhraseReading] = {}
+        found: dict[int, set[int]] = defaultdict(set)
+        for phrase_id in phrases.candidates(message, CANDIDATE_PHRASES):
+            owner = phrases.owner_of[phrase_id]
+            reading = phrases.read_phrase(phrase_id, message)
+            if owner >= procedures and not reading.whole:
+                continue  # an out-of-scope topic counts only when said in full ("khám bệnh", not "khám")
+            if phrases.texts[phrase_id] == query_text:
+                reading.score += EXACT_BONUS
+            if reading.local >= FOUND_COVERAGE:
+                found[owner].update(reading.words)
+            if owner not in best or reading.score > best[owner].score:
+                best[owner] = reading
+        # How much of the question a procedure explains: the words of all its phrases found in the message
+        # ("đổi địa chỉ" + "giấy chứng nhận đăng ký hộ kinh doanh"), not of one phrase alone.
+        for owner, reading in best.items():
+            reading.fit = phrases.fit(message, found[owner] | reading.words)
+        lexical = {
+            owner: reading.score + 100.0 * FIT_WEIGHT * reading.fit + self._prior[owner]
+            for owner, reading in best.items()
+        }
+        return best, lexical
+
+    def _rank(self, analysis: Analysis, limit: int = 50) -> tuple[list[Hit], bool]:
+        """The procedures ranked for a message, and whether the message is about a matter nothing here handles."""
+        if not analysis.tokens or not len(self._phrases):
+            return [], False
+        message = self._phrases.read_message(analysis)
+        if message is None:
+            return [], False
+        best, lexical = self._read_candidates(analysis, message)
+        procedures = len(self.procedures)
+        # The learned reading of the whole message orders the procedures it has learnt (a bonus for those it
+        # finds plausible, a margin above -1). It knows nothing of the others (imported national records), so
+        # it never lifts a learnt procedure past one of them: between the two, the lexical reading decides.
+        # Whether anything fits at all is the lexical reading's call too (Hit.support).
+        margins = self._classifier.margins(analysis.tokens) if self._classifier else {}
+        unlearnt = max(
+            (lexical[owner] for owner in best if owner < procedures and owner not in self._learnt), default=0.0
+        )
+        combined = dict(lexical)
+        for owner in best.keys() & self._learnt:
+            lifted = lexical[owner] + LEARNED_WEIGHT * max(margins.get(owner, -1.0) + 1.0, 0.0)
+            combined[owner] = lifted if lexical[owner] >= unlearnt else min(lifted, unlearnt)
         # Sort on the uncapped score so priors still separate two perfect matches.
-        ranked = sorted(((score + self._prior[owner], owner) for owner, score in best.items()), reverse=True)
+        ranked = sorted(((combined[owner], owner) for owner in best if owner < procedures), reverse=True)
+        topics = [(lexical[owner], owner) for owner in best if owner >= procedures]
+        strongest = max((lexical[owner] for _, owner in ranked), default=0.0)
+        said = [(score, topic - procedures) for score, topic in topics if score >= strongest - OUT_OF_SCOPE_MARGIN]
+        out_of_scope = False
+        if said:
+            # The question is about an out-of-scope topic ("hộ chiếu"). Procedures named by the topic are
+            # about it (an imported national record "Cấp hộ chiếu phổ thông"): they alone are offered, in the
+            # order of their own fit, with the topic's evidence. With none, nothing here handles the question.
+            about: dict[int, float] = {}
+            for score, topic in said:
+                for owner in self._topic_procedures[topic]:
+                    about[owner] = max(about.get(owner, 0.0), score)
+            for owner, score in about.items():
+                if owner not in best:  # named by the topic, not among the candidates read
+                    best[owner] = PhraseReading(0.0, 0.0, 0.0, frozenset(), 0.0, False)
+                    lexical[owner] = combined[owner] = self._prior[owner]
+                combined[owner] += score
+                lexical[owner] = max(lexical[owner], score + self._prior[owner])
+            if about:
+                ranked = sorted(((combined[owner], owner) for owner in about), reverse=True)
+            out_of_scope = not about  # the procedures stay listed: the dialog may suggest some
+        distinctive = self._phrases.distinctive
         return [
             Hit(
                 self.procedures[owner].code,
                 self.procedures[owner].name,
                 self.procedures[owner].level,
-                round(min(float(score), 100.0), 1),
+                round(max(min(lexical[owner], 100.0), 0.0), 1),
                 float(score),
-                evidence[owner],
+                best[owner].telling,
+                any(distinctive[token_id] for token_id in best[owner].words),
+                lexical[owner],
             )
             for score, owner in ranked[:limit]
-        ]
+        ], out_of_scope
 
     def _decide(self, hits: list[Hit]) -> str:
-        if not hits or hits[0].rank_score < CLARIFY_MIN_SCORE:
+        if not hits or hits[0].support < CLARIFY_MIN_SCORE:
             return NONE
         rivals = hits[1:]
         if self.by_code[hits[0].code].origin == "curated":
@@ -330,11 +331,26 @@ class SearchIndex:
             # (a provincial or ministerial variant) does not make the question ambiguous.
             rivals = [hit for hit in rivals if self.by_code[hit.code].origin == "curated"]
         runner_up = rivals[0].rank_score if rivals else 0.0
-        if hits[0].evidence < MIN_EVIDENCE * self._mean_idf:
+        if hits[0].evidence < MIN_EVIDENCE * self._phrases.mean_idf:
             return CLARIFY  # only common words in common ("giấy", "con"): never answer on that alone
-        if hits[0].rank_score >= ANSWER_MIN_SCORE and hits[0].rank_score - runner_up >= ANSWER_MARGIN:
+        if hits[0].support >= ANSWER_MIN_SCORE and hits[0].rank_score - runner_up >= ANSWER_MARGIN:
             return ANSWER
         return CLARIFY
+
+
+def _phrases_of(info: ProcedureInfo, lexicon: Lexicon) -> list[Phrase]:
+    """A procedure's phrases (name, short name, aliases): the share of a score each may earn, and whether it
+    is an official name (or the head of one).
+
+    A record without aliases (an imported national record) also gets the head of its official name, before
+    any qualifier: citizens say "lý lịch tư pháp", not "... cho công dân Việt Nam mà không xác định được nơi
+    thường trú".
+    """
+    phrases = [(info.name, 1.0, True), (info.short_name, 1.0, True), *((alias, 1.0, False) for alias in info.aliases)]
+    if not info.aliases:
+        heads = lexicon.name_heads(_PARENTHESES.sub(" ", info.name))
+        phrases.extend((head, HEAD_PHRASE_SHARE, True) for head in heads)
+    return phrases
 
 
 def bundled_popularity() -> dict[str, float]:

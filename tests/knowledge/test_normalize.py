@@ -128,3 +128,67 @@ def test_accents_typed_must_agree_with_a_cue():
 def test_weak_steps_cue_yields_to_a_specific_question():
     assert detect_facets("lệ phí chứng thực tính thế nào") == ("fees",)
     assert detect_facets("tách hộ làm thế nào") == ("steps",)
+
+
+@pytest.mark.parametrize(
+    ("question", "facets"),
+    [
+        ("làm giấy khai sinh cần những điều kiện gì", ("documents",)),
+        ("lam giay khai sinh can nhung dieu kien j", ("documents",)),
+        ("đăng ký tạm trú thực hiện tại cơ quan nào", ("where",)),
+        ("đăng ký tạm trú liên hệ ở đâu", ("where",)),
+        ("dang ky tam tru lien he co quan nao", ("where",)),
+        ("xin giấy phép xây dựng có phải lên huyện không", ("where",)),
+        ("xin giay phep xay dung co phai len huyen ko", ("where",)),
+        ("đổi căn cước mang theo những gì", ("documents",)),
+        ("doi can cuoc mang theo nhung j", ("documents",)),
+        ("khai tử cần những điều kiện gì và liên hệ cơ quan nào", ("documents", "where")),
+        ("ra xã làm khai sinh hết bao nhiêu tiền", ("fees",)),  # going there is not asking where
+    ],
+)
+def test_facet_cues_of_long_questions(question, facets):
+    assert detect_facets(question) == facets
+
+
+def test_facets_are_read_in_the_asking_sentences_only():
+    story = "Tuần trước vợ em ra xã hỏi, cán bộ bảo chờ một thời gian. Cho em hỏi đăng ký kết hôn mất bao lâu?"
+    assert detect_facets(story) == ("time",)
+
+
+def test_a_long_message_keeps_which_sentence_each_word_is_in():
+    analysis = default_lexicon().analyze("Vợ em mới sinh. Làm giấy khai sinh ở đâu?")
+    assert len(analysis.sentences) == len(analysis.tokens) == len(analysis.asking)
+    asked = [token for token, flag in zip(analysis.tokens, analysis.asking, strict=True) if flag]
+    assert asked == ["giay", "khai", "sinh"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bố em mất tuần trước", ("cha", "mat", "tuan", "truoc")),  # died
+        ("ông qua đời", ("ong", "mat")),
+        ("mất giấy khai sinh", ("that", "lac", "giay", "khai", "sinh")),  # lost
+        ("làm mất căn cước", ("that", "lac", "can", "cuoc")),
+        ("sổ gốc cũng không còn", ("mat", "so", "goc")),  # the register is gone
+        ("xã vẫn còn lưu sổ", ("xa", "con", "so", "goc")),  # the register is there
+    ],
+)
+def test_what_situational_words_mean(text, expected):
+    assert tokens(text) == expected
+
+
+def test_filler_without_accents_does_not_swallow_accented_words():
+    # "nha" (a particle) is filler; "nhà" (a house) is not. Typed without accents, either may be meant.
+    assert tokens("sửa nhà") == ("sua", "nha")
+    assert tokens("sua nha nha") == ("sua",)
+    assert "anh" in tokens("phản ánh")
+
+
+def test_a_very_long_message_keeps_its_end():
+    from knowledge.normalize import MAX_QUERY_CHARS, clip_message
+
+    text = "Chào ad. " + "Nhà em ở xa. " * 400 + "Đăng ký kết hôn cần gì?"
+    clipped = clip_message(text)
+    assert len(clipped) <= MAX_QUERY_CHARS + 2
+    assert clipped.startswith("Chào ad.")
+    assert clipped.endswith("Đăng ký kết hôn cần gì?")
