@@ -373,6 +373,7 @@ ADMIN = {
     "imported": "Đã nhập {file}: thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}.",
     "would_import": "Thử nhập {file}: sẽ thêm {added}, cập nhật {updated}, giữ nguyên {unchanged}. Chưa thay đổi gì.",
     "import_refused": "Không nhập được: {error}. Cơ sở dữ liệu không thay đổi.",
+    "no_file": "chưa chọn tệp",
     "alias_added": 'Đã thêm "{alias}" làm cách gọi của thủ tục {title} ({code}).',
     "alias_failed": "Không thêm được: chọn một thủ tục trong danh sách (gõ vài chữ của tên để tìm), "
     "hoặc thủ tục đã có cách gọi này.",
@@ -559,6 +560,18 @@ def zalo_choice_hint(numbers: list[int]) -> str:
 
 # The import rules speak English on the command line (one line: file, row, field); a clerk reads them here.
 _RECORD_ERROR_WORDS = (
+    (r"\brow (\d+)", r"dòng \1"),
+    (r"\bitem (\d+)", r"mục \1"),
+    (r"unknown column \(expected [^)]*\)", "cột không có trong mẫu xuất"),
+    (r"column '", "cột '"),
+    (r"missing column '", "thiếu cột '"),
+    (r"duplicate code", "trùng mã"),
+    (r"more than ([\d,]+) procedures in one file; split it", r"quá \1 thủ tục trong một tệp; hãy chia nhỏ"),
+    (r"not UTF-8 text", "không phải chữ UTF-8"),
+    (r"save the spreadsheet as CSV UTF-8", "lưu bảng tính dạng CSV UTF-8"),
+    (r"not a readable \.xlsx workbook", "không đọc được tệp Excel .xlsx"),
+    (r"a zip bomb\?", "tệp nén bất thường"),
+    (r"use \.xlsx, \.csv, \.json or \.yaml", "chỉ nhận tệp .xlsx, .csv, .json hoặc .yaml"),
     (r"is not a date YYYY-MM-DD", "không phải ngày dạng YYYY-MM-DD (ví dụ 2026-11-30)"),
     (r": required$", ": bắt buộc phải điền"),
     (r"longer than (\d+) characters", r"dài quá \1 ký tự"),
@@ -570,18 +583,22 @@ _RECORD_ERROR_WORDS = (
     (r"must be a web link", "phải là đường dẫn web (https://...)"),
     (r"must be 1-40 of a-z 0-9 -", "chỉ gồm 1-40 ký tự a-z, 0-9 và dấu -"),
     (r"contains the control character", "có ký tự điều khiển"),
-    (r"not UTF-8 text", "không phải chữ UTF-8"),
 )
 
 
-def record_error_in_vietnamese(message: str) -> str:
-    """An import-rule error ("form, field 'verified_on': 'x' is not a date") for a clerk, in Vietnamese,
-    with the field's label."""
+def record_error_words(message: str) -> str:
+    """An import-rule error ("kb.csv, row 3, field 'verified_on': 'x' is not a date") for a clerk: in
+    Vietnamese where the words are known, with each field's label."""
     text = re.sub(r"^form,?\s*", "", message)
     text = re.sub(r"field '(\w+)'", lambda match: f"mục «{FIELD_LABELS.get(match.group(1), match.group(1))}»", text)
     for pattern, replacement in _RECORD_ERROR_WORDS:
         text = re.sub(pattern, replacement, text)
-    return "Chưa lưu được: " + text
+    return text
+
+
+def record_error_in_vietnamese(message: str) -> str:
+    """A refused admin edit, for the clerk."""
+    return "Chưa lưu được: " + record_error_words(message)
 
 
 # -- Hỏi cán bộ: a question handed to a person ---------------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from knowledge.records import DATA_KEYS
 
-__all__ = ["CRAWL_DATE", "KEYS", "SkippedRecord", "iter_records", "looks_like_dvcqg", "parse_record"]
+__all__ = ["CRAWL_DATE", "KEYS", "MAX_LINE_BYTES", "SkippedRecord", "iter_records", "looks_like_dvcqg", "parse_record"]
 
 # The date of the upstream commit that last touched the crawled data (see shared/data/SOURCE.md);
 # the portal facts are no fresher than that.
@@ -20,7 +21,15 @@ CRAWL_DATE = "2026-07-17"
 PORTAL = "Cổng Dịch vụ công quốc gia"
 PORTAL_URL = "https://dichvucong.gov.vn"
 SHOW_ONLY = " (xuất trình)"
+# Citizens read these in answers: plain words, no provenance (that goes to the staff notes).
+MISSING = "Chưa có thông tin"
+NO_UNIT = "(chưa rõ đơn vị, thường là ngày làm việc)"
+PROVINCIAL_FEE = "Lệ phí có thể do tỉnh quy định; hỏi nơi tiếp nhận khi nộp"
+NO_AMOUNT = "Có thu phí, lệ phí (chưa rõ số tiền; hỏi nơi tiếp nhận hồ sơ)"
 NO_INFO = "Không có thông tin"
+
+# The longest line of the 2026-07-17 crawl is 185 KB; a longer one is skipped without being decoded.
+MAX_LINE_BYTES = 2 * 1024 * 1024
 
 DOCUMENT_LIMIT = 300
 STEP_LIMIT = 400
@@ -33,22 +42,23 @@ KEYS = DATA_KEYS
 
 CODE_RE = re.compile(r"^\d\.\d{6}$")
 # The page's own header, flattened: "...Mã thủ tục1.001193Số quyết định163/QĐ-BTP...".
-PAGE_CODE_RE = re.compile(r"Mã thủ tục\s*([^\s]*?)\s*Số quyết định")
+PAGE_CODE_RE = re.compile(r"Mã thủ tục\s{0,20}([^\s]{0,40}?)\s{0,20}Số quyết định")
 
 CHANNELS = ("Trực tiếp", "Trực tuyến", "Dịch vụ bưu chính")
 CHANNEL_RE = re.compile("|".join(CHANNELS))
 TABLE_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
+# Quantifiers are bounded: searching with unbounded ones is quadratic over long runs of digits or spaces.
 TIME_RE = re.compile(
-    r"(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>Ngày làm việc|Ngày|Giờ làm việc|Giờ|Tháng|Năm|Tuần|Phút)?",
+    r"(?P<num>\d{1,9}(?:[.,]\d{1,9})?)\s{0,5}(?P<unit>Ngày làm việc|Ngày|Giờ làm việc|Giờ|Tháng|Năm|Tuần|Phút)?",
     re.IGNORECASE,
 )
 CURRENCY = r"(?:Việt Nam Đồng|VNĐ|Đồng|đồng|USD)"
-FEE_RE = re.compile(rf"Miễn phí|{NO_INFO}|(?P<amount>\d[\d.,]*)?\s*(?P<cur>{CURRENCY})")
+FEE_RE = re.compile(rf"Miễn phí|{NO_INFO}|(?P<amount>\d[\d.,]{{0,30}})?\s{{0,5}}(?P<cur>{CURRENCY})")
 PROVINCIAL_FEE_RE = re.compile(r"Hội đồng nhân dân|HĐND|85/2019/TT-BTC", re.IGNORECASE)
 EMPTY_NOTE_RE = re.compile(r"^(?:không|không có|không quy định|chưa quy định|không thu)?[\W_]*$", re.IGNORECASE)
 # "(1) Trường hợp…" opens the description with a list marker; it is no fee note.
 LIST_MARKER_RE = re.compile(r"^(?:\d{1,2}|[ivx]{1,4}|[a-zđ])$", re.IGNORECASE)
-TIME_IN_TEXT_RE = re.compile(r"\d+\s*(?:\([^)]*\)\s*)?(?:ngày|giờ|tháng|tuần)", re.IGNORECASE)
+TIME_IN_TEXT_RE = re.compile(r"\d{1,9}\s{0,5}(?:\([^)]{0,80}\)\s{0,5})?(?:ngày|giờ|tháng|tuần)", re.IGNORECASE)
 
 DOC_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
 # The "Số lượng" cell, glued to the next item: "…1 bản chính", "…0 bản chính,1 bản sao". One digit only,
@@ -79,7 +89,7 @@ _SYMBOL_SEGMENTS = sorted(
 _SEGMENT = r"(?:QH\d{2}|" + "|".join(_SYMBOL_SEGMENTS) + ")"
 # National legal document numbers: 123/2015/NĐ-CP, 60/2014/QH13, 01/2016/TTLT-BTP-BCA, 66.7/2025/NQ-CP,
 # 1234/QĐ-TTg, 05/VBHN-VPQH.
-LEGAL_CODE_RE = re.compile(rf"(?P<number>\d+(?:\.\d+)?)/(?P<year>\d{{4}}/)?{_SEGMENT}(?:-{_SEGMENT})*")
+LEGAL_CODE_RE = re.compile(rf"(?P<number>\d{{1,12}}(?:\.\d{{1,6}})?)/(?P<year>\d{{4}}/)?{_SEGMENT}(?:-{_SEGMENT})*")
 LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 TITLE_TAIL_RE = re.compile(
     r"\s*(?:Luật|Bộ luật|Nghị định|Nghị quyết|Thông tư(?: liên tịch)?|Quyết định|Pháp lệnh|Văn bản hợp nhất)"
@@ -142,8 +152,14 @@ def _capitalise(text: str) -> str:
 
 
 def _missing(what: str) -> str:
-    """The Vietnamese placeholder for a field the national record leaves empty."""
-    return f"Bản ghi quốc gia chưa có thông tin {what}"
+    """What citizens read for a field the national record leaves empty (provenance goes to the notes)."""
+    return f"{MISSING} {what}; xem trên {PORTAL} (dichvucong.gov.vn) hoặc hỏi nơi tiếp nhận hồ sơ."
+
+
+def _field(raw: dict, key: str) -> str:
+    """A text field of a crawled record, "" when absent or not text (a mangled record must not raise)."""
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""
 
 
 # --- identity -------------------------------------------------------------------------------------
@@ -230,7 +246,7 @@ def _parse_time(body: str) -> tuple[str | None, str]:
         unit = match.group("unit")
         if unit:
             return f"{number} {unit.lower()}", body[match.end() :]
-        return f"{number} (bản ghi quốc gia không ghi đơn vị, thường là ngày làm việc)", body[match.end() :]
+        return f"{number} {NO_UNIT}", body[match.end() :]
     # Free-text times ("Không quy định", "Không phải trả kết quả cho người nộp thuế") run up to the fee cell.
     fee = FEE_RE.search(body)
     if fee:
@@ -264,7 +280,7 @@ def _parse_row(channel: str, body: str) -> _Row:
         elif fee.group("amount"):
             row.fee = _format_amount(fee.group("amount"), fee.group("cur"))
         else:
-            row.fee = "Có thu phí, lệ phí (bản ghi quốc gia không ghi số tiền)"
+            row.fee = NO_AMOUNT
         if label and row.fee:
             row.fee = f"{label}: {row.fee}"
         rest = rest[fee.end() :].lstrip()
@@ -305,36 +321,33 @@ def _per_channel(values: dict[str, list[str]]) -> str:
     return "; ".join(f"{channel}: {value}" for channel, value in joined.items())
 
 
-def _processing_time(rows: list[_Row]) -> str:
-    """Thời hạn giải quyết, per channel when the channels differ."""
-    if not rows:
-        return "Bản ghi quốc gia không ghi thời hạn"
+def _processing_time(rows: list[_Row], notes: list[str]) -> str:
+    """Thời hạn giải quyết, per channel when the channels differ; what was inferred goes to `notes`."""
     values: dict[str, list[str]] = {}
     for row in rows:
         values.setdefault(row.channel, [])
         if row.time:
             values[row.channel].append(row.time)
+    if any(NO_UNIT in time for times in values.values() for time in times):
+        notes.append("Thời hạn: bản ghi không ghi đơn vị; câu cho người dân suy ra “thường là ngày làm việc”.")
     if not any(values.values()):
         described = next((row.description for row in rows if TIME_IN_TEXT_RE.search(row.description)), "")
         if described:
-            return "Bản ghi quốc gia không ghi thời hạn riêng; mô tả: " + _truncate(described, NOTE_LIMIT)
-        return "Bản ghi quốc gia không ghi thời hạn"
-    return _per_channel({channel: times or ["không ghi thời hạn"] for channel, times in values.items()})
+            notes.append("Thời hạn: bản ghi không có cột thời gian; câu cho người dân lấy từ phần mô tả.")
+            return "Theo mô tả của thủ tục: " + _truncate(described, NOTE_LIMIT)
+        return _missing("thời hạn giải quyết")
+    return _per_channel({channel: times or ["chưa rõ thời hạn"] for channel, times in values.items()})
 
 
-def _fee_text(row: _Row, provincial: bool) -> str:
-    """The fee of one row in words, with the portal's note where it adds something."""
+def _fee_text(row: _Row, provincial: bool) -> str | None:
+    """The fee of one row in words, with the portal's note where it adds something; None when unknown."""
     note = _truncate(row.note, NOTE_LIMIT) if row.note else ""
     # The portal's fee column often says "Miễn phí" while the note or the legal basis (Thông tư
     # 85/2019/TT-BTC) says the province's People's Council sets the fee: never read it literally then.
     if (row.fee_is_free or row.fee is None) and provincial:
-        if row.fee_is_free:
-            text = 'Bản ghi ghi "Miễn phí" nhưng lệ phí có thể do HĐND tỉnh quy định; kiểm tra tại nơi nộp'
-        else:
-            text = "Lệ phí có thể do HĐND tỉnh quy định (bản ghi quốc gia không ghi mức thu); kiểm tra tại nơi nộp"
-        return f"{text}. Ghi chú: {note}" if note else text
+        return f"{PROVINCIAL_FEE}. Ghi chú: {note}" if note else PROVINCIAL_FEE
     if row.fee is None:
-        return f"Bản ghi quốc gia không ghi phí, lệ phí. Ghi chú: {note}" if note else _missing("phí, lệ phí")
+        return f"Chưa rõ mức phí, lệ phí. Ghi chú: {note}" if note else None
     if note.startswith("/"):  # "50.000 đồng" + "(/hồ sơ)"
         return f"{row.fee}{note}"
     if note.lower().startswith("đồng/") and row.fee.endswith("đồng"):
@@ -344,17 +357,25 @@ def _fee_text(row: _Row, provincial: bool) -> str:
     return row.fee
 
 
-def _fees(rows: list[_Row], legal_text: str) -> str:
-    """Phí, lệ phí, per channel when the channels differ."""
-    if not rows:
-        return _missing("phí, lệ phí")
+def _fees(rows: list[_Row], legal_text: str, notes: list[str]) -> str:
+    """Phí, lệ phí, per channel when the channels differ; what was inferred goes to `notes`."""
     # One judgement per procedure: the province sets the fee whichever channel is used.
     provincial = any(PROVINCIAL_FEE_RE.search(f"{row.note} {row.description}") for row in rows) or bool(
         PROVINCIAL_FEE_RE.search(legal_text)
     )
+    if provincial and any(row.fee_is_free or row.fee is None for row in rows):
+        notes.append(
+            'Lệ phí: bản ghi ghi "Miễn phí" hoặc không ghi mức thu, nhưng ghi chú hoặc căn cứ pháp lý nhắc HĐND tỉnh'
+            " (Thông tư 85/2019/TT-BTC); câu cho người dân suy ra lệ phí có thể do tỉnh quy định."
+        )
+    if any(row.fee == NO_AMOUNT for row in rows):
+        notes.append("Lệ phí: bản ghi có thu phí, lệ phí nhưng không ghi số tiền.")
+    texts = [(row.channel, _fee_text(row, provincial)) for row in rows]
+    if not any(text for _, text in texts):
+        return _missing("phí, lệ phí")
     values: dict[str, list[str]] = {}
-    for row in rows:
-        values.setdefault(row.channel, []).append(_fee_text(row, provincial))
+    for channel, text in texts:
+        values.setdefault(channel, []).append(text or "chưa có thông tin")
     return _per_channel(values)
 
 
@@ -372,12 +393,12 @@ def _online(rows: list[_Row]) -> str:
         tail = f"; cũng nhận {' và '.join(others)}." if others else "."
         return f"Có thể nộp trực tuyến trên {PORTAL} (dichvucong.gov.vn){tail}"
     if direct and post:
-        return "Không nộp trực tuyến theo bản ghi quốc gia; nộp trực tiếp hoặc qua bưu chính."
+        return "Không nộp trực tuyến được; nộp trực tiếp hoặc qua bưu chính."
     if direct:
-        return "Chỉ nộp trực tiếp theo bản ghi quốc gia."
+        return "Không nộp trực tuyến được; nộp trực tiếp tại nơi tiếp nhận hồ sơ."
     if post:
-        return "Chỉ nhận hồ sơ qua bưu chính theo bản ghi quốc gia."
-    return f"{_missing('về hình thức nộp')}; xem trên {PORTAL}."
+        return "Không nộp trực tuyến được; chỉ nhận hồ sơ qua bưu chính."
+    return _missing("về hình thức nộp")
 
 
 # --- documents ------------------------------------------------------------------------------------
@@ -471,20 +492,25 @@ def _parse_steps(text: str) -> list[str]:
         return []
     # "Bước N" glued inside a line still starts a new step.
     text = re.sub(r"(?<=\S)\s*(?=Bước\s*\d+\s*[:.\-–])", "\n", text)
-    pieces: list[str] = []
+    pieces: list[list[str]] = []  # each step as its lines (joined once: repeated concatenation is quadratic)
     for raw_line in text.split("\n"):
         line = _clean(raw_line)
         if not line:
             continue
         # PDF-extracted text is hard-wrapped mid-sentence ("thông báo rộng\nrãi kế hoạch"): a line that
         # starts in lower case and is no enumerator continues the previous one.
-        if pieces and line[0].islower() and not STEP_START_RE.match(line) and not ENUMERATOR_RE.match(pieces[-1]):
-            pieces[-1] = f"{pieces[-1]} {line}"
+        if (
+            pieces
+            and line[0].islower()
+            and not STEP_START_RE.match(line)
+            and not (len(pieces[-1]) == 1 and ENUMERATOR_RE.match(pieces[-1][0]))
+        ):
+            pieces[-1].append(line)
         else:
-            pieces.append(line)
+            pieces.append([line])
     steps = []
-    for piece in pieces:
-        piece = _clean(BULLET_RE.sub("", piece))
+    for lines in pieces:
+        piece = _clean(BULLET_RE.sub("", " ".join(lines)))
         if not re.search(r"\w", piece) or ENUMERATOR_RE.match(piece):
             continue
         steps.append(_capitalise(_truncate(piece, STEP_LIMIT)))
@@ -566,8 +592,7 @@ def parse_record(raw: dict) -> dict:
     if not isinstance(raw, dict):
         raise SkippedRecord("not a JSON object")
     code = _clean(raw.get("ma_thu_tuc"))
-    raw_name = raw.get("ten_thu_tuc")
-    name = _parse_name(raw_name) if isinstance(raw_name, str) else ""
+    name = _parse_name(_field(raw, "ten_thu_tuc"))
     _check_identity(raw, code, name)
 
     field_ = _clean(raw.get("linh_vuc"))
@@ -581,44 +606,107 @@ def parse_record(raw: dict) -> dict:
         f"Xem trên {PORTAL}",
     )
     legal_text = _clean(raw.get("can_cu_phap_ly"))
-    rows = _parse_channels(raw.get("cach_thuc_thuc_hien") or "")
+    rows = _parse_channels(_field(raw, "cach_thuc_thuc_hien"))
     source_url = _clean(raw.get("detail_url")) or PORTAL_URL
+    # Staff-facing provenance: what the record lacks and what the citizen wording infers.
+    notes = [f"Lấy tự động từ bản ghi {code} trên {PORTAL} (bản thu thập {CRAWL_DATE}); chưa biên tập."]
 
-    return {
+    record = {
         "code": code,
         "name": name,
         "short_name": name,  # the portal has no everyday name; aliases are curated by people, not invented
-        "field": field_ if _informative(field_) else _missing("lĩnh vực"),
-        "level": level if _informative(level) else _missing("cấp thực hiện"),
+        "field": field_ if _informative(field_) else "Chưa rõ lĩnh vực",
+        "level": level if _informative(level) else "Chưa rõ cấp thực hiện",
         "agency": _truncate(agency, TEXT_LIMIT),
         "where_to_file": _where_to_file(_clean(raw.get("dia_chi_tiep_nhan")), level, agency),
-        "documents": _parse_documents(raw.get("thanh_phan_ho_so") or "") or [_missing("thành phần hồ sơ")],
+        "documents": _parse_documents(_field(raw, "thanh_phan_ho_so")) or [_missing("thành phần hồ sơ")],
         "special_cases": [],
-        "steps": _parse_steps(raw.get("trinh_tu_thuc_hien") or "") or [_missing("trình tự thực hiện")],
-        "processing_time": _processing_time(rows),
-        "fees": _fees(rows, legal_text),
+        "steps": _parse_steps(_field(raw, "trinh_tu_thuc_hien")) or [_missing("trình tự thực hiện")],
+        "processing_time": _processing_time(rows, notes),
+        "fees": _fees(rows, legal_text, notes),
         "online_level": _online_level(rows),
         "online": _online(rows),
-        "legal_basis": _parse_legal_basis(raw.get("can_cu_phap_ly") or "") or [_missing("căn cứ pháp lý")],
-        "result": _parse_result(raw.get("ket_qua_xu_ly") or ""),
+        "legal_basis": _parse_legal_basis(_field(raw, "can_cu_phap_ly")) or [_missing("căn cứ pháp lý")],
+        "result": _parse_result(_field(raw, "ket_qua_xu_ly")),
         "aliases": [],
         "source_url": source_url,
         "verified_on": CRAWL_DATE,
-        "notes": f"Lấy tự động từ bản ghi {code} trên {PORTAL} (bản thu thập {CRAWL_DATE}); chưa biên tập.",
+        "notes": "",
     }
+    lacking = [
+        label
+        for key, label in _LABELS.items()
+        if any(text.startswith(MISSING) or text.startswith("Chưa rõ") for text in _texts(record[key]))
+    ]
+    if lacking:
+        notes.append(f"Bản ghi không có: {', '.join(lacking)}.")
+    if record["online_level"] == "full":
+        notes.append("online_level suy ra từ hình thức Trực tuyến của bản ghi (bản ghi không nói phần nào làm được).")
+    record["notes"] = " ".join(notes)
+    return record
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[int, dict | SkippedRecord]]:
-    """Yield (line number, parsed dict or SkippedRecord) for each non-blank line of a crawl JSONL file."""
+# Field names in the staff notes ("Bản ghi không có: lĩnh vực, thời hạn giải quyết.").
+_LABELS = {
+    "field": "lĩnh vực",
+    "level": "cấp thực hiện",
+    "documents": "thành phần hồ sơ",
+    "steps": "trình tự thực hiện",
+    "processing_time": "thời hạn giải quyết",
+    "fees": "phí, lệ phí",
+    "online": "hình thức nộp",
+    "legal_basis": "căn cứ pháp lý",
+    "result": "kết quả",
+}
+
+
+def _texts(value: str | list[str]) -> list[str]:
+    """A field value as a list of texts."""
+    return value if isinstance(value, list) else [value]
+
+
+def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of each line, None for a line longer than MAX_LINE_BYTES (skipped in bounded pieces)."""
+    number = 0
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(line) <= MAX_LINE_BYTES:
+            yield number, line
+            continue
+        while line and not line.endswith(b"\n"):
+            line = handle.readline(MAX_LINE_BYTES)
+        yield number, None
+
+
+def iter_records(
+    path: str | Path, on_line: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, dict | SkippedRecord]]:
+    """Yield (line number, parsed dict or SkippedRecord) for each non-blank line of a crawl JSONL file.
+
+    A line that is too long, not UTF-8, not JSON or not a usable record is a SkippedRecord, never an exception.
+    `on_line` is called with every line number, blank lines included (a caller's deadline may raise there).
+    """
     seen_codes: dict[str, int] = {}
     seen_urls: dict[str, str] = {}
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, data in _lines(handle):
+            if on_line:
+                on_line(number)
+            if data is None:
+                yield number, SkippedRecord(f"line {number}: longer than {MAX_LINE_BYTES // 1024 // 1024} MB")
+                continue
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, SkippedRecord(f"line {number}: not UTF-8 text")
+                continue
+            if number == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
                 raw = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # also a 5,000-digit number, or nesting too deep
                 yield number, SkippedRecord(f"line {number}: invalid JSON")
                 continue
             try:
@@ -643,6 +731,6 @@ def looks_like_dvcqg(first_line: str) -> bool:
     """Tell whether a file's first line is a national portal crawl record (ma_thu_tuc and ten_thu_tuc)."""
     try:
         data = json.loads(first_line.lstrip("\ufeff"))
-    except (json.JSONDecodeError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return False
     return isinstance(data, dict) and "ma_thu_tuc" in data and "ten_thu_tuc" in data

@@ -6,6 +6,7 @@ new field is one line here plus a database migration.
 """
 
 import dataclasses
+import math
 import re
 import typing
 from collections.abc import Collection
@@ -20,6 +21,13 @@ CODE_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,38}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_TEXT = 4000
 MAX_ITEMS = 80
+# A value is measured again after its whitespace is collapsed; this bounds the work before that.
+MAX_RAW_TEXT = 8 * MAX_TEXT
+# A spreadsheet cell holding a list (one item per line).
+MAX_RAW_LIST = 2 * MAX_ITEMS * MAX_TEXT
+# Characters nobody types: control characters that are not whitespace (whitespace is collapsed first), and lone
+# surrogates, which stand for bytes that were not UTF-8 (or a JSON "\ud800"); databases refuse or mangle them.
+_INVALID_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # Field metadata: `data=False` keeps a field out of exports and imports (bookkeeping, not facts);
 # `optional=True` means a complete curated entry may leave it empty.
@@ -94,20 +102,48 @@ def merge(old: ProcedureInfo, new: ProcedureInfo, keys: Collection[str]) -> Proc
     return dataclasses.replace(old, origin=new.origin, **{key: getattr(new, key) for key in keys if key in DATA_KEYS})
 
 
+def brief(value: object, limit: int = 60) -> str:
+    """A value quoted in an error message: one line, cut short."""
+    if isinstance(value, int) and value.bit_length() > 128:  # str() of a 5,000-digit number raises
+        return "(a very large number)"
+    text = " ".join(str(value)[: 4 * limit].split())
+    text = _INVALID_CHARS.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _text(value: object, where: str, key: str, lenient: bool = False) -> str:
+    """One text value, whitespace collapsed; lenient (machine-parsed records) trims and cleans instead of refusing."""
     if value is None:
         return ""
     if isinstance(value, datetime):  # a date typed into a spreadsheet cell
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(value, int) and value.bit_length() > 128:  # str() of a 5,000-digit number raises
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 128:  # str() of a 5,000-digit number raises
+            raise RecordError(f"{where}, field '{key}': a number too large to be a value")
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):  # JSON NaN, YAML .nan
+            raise RecordError(f"{where}, field '{key}': not a number")
+        if math.isinf(value):  # JSON 1e99999, YAML .inf
             raise RecordError(f"{where}, field '{key}': a number too large to be a value")
         return str(value)
     if not isinstance(value, str):
         raise RecordError(f"{where}, field '{key}': expected text, got {type(value).__name__}")
+    if len(value) > MAX_RAW_TEXT:
+        if not lenient:
+            raise RecordError(f"{where}, field '{key}': longer than {MAX_TEXT} characters")
+        value = value[:MAX_RAW_TEXT]
     text = " ".join(value.split())
+    invalid = _INVALID_CHARS.search(text)
+    if invalid and lenient:
+        text = " ".join(_INVALID_CHARS.sub(" ", text).split())
+    elif invalid and "\ud800" <= invalid.group() <= "\udfff":
+        raise RecordError(f"{where}, field '{key}': not UTF-8 text (save the file as UTF-8)")
+    elif invalid:
+        code = ord(invalid.group())
+        raise RecordError(f"{where}, field '{key}': contains the control character U+{code:04X} (a binary file?)")
     if len(text) > MAX_TEXT and lenient:
         return text[: MAX_TEXT - 1].rsplit(" ", 1)[0] + "…"
     if len(text) > MAX_TEXT:
@@ -116,9 +152,14 @@ def _text(value: object, where: str, key: str, lenient: bool = False) -> str:
 
 
 def _items(value: object, where: str, key: str, lenient: bool = False) -> tuple[str, ...]:
-    if value is None or value == "":
+    """A list value (a list, or a cell with one item per line) as distinct non-empty texts."""
+    if value is None or (isinstance(value, str) and not value):
         return ()
     if isinstance(value, str):
+        if len(value) > MAX_RAW_LIST:
+            if not lenient:
+                raise RecordError(f"{where}, field '{key}': longer than {MAX_RAW_LIST} characters")
+            value = value[:MAX_RAW_LIST]
         # Spreadsheet cells hold one item per line.
         value = value.splitlines()
     if not isinstance(value, list | tuple):
@@ -135,7 +176,7 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
     """Validate one raw mapping (from YAML, JSON, CSV or XLSX) into a ProcedureInfo; absent keys are empty."""
     if not isinstance(raw, dict):
         raise RecordError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
-    unknown = sorted(str(key) for key in raw if key not in DATA_KEYS)
+    unknown = sorted(brief(key, 40) for key in raw if not (isinstance(key, str) and key in DATA_KEYS))
     if unknown:
         raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected one of {', '.join(DATA_KEYS)})")
     # Machine-parsed national records are trimmed to the limits; staff files are refused instead.
@@ -151,16 +192,16 @@ def parse_record(raw: object, where: str, origin: str = ORIGIN_CURATED) -> Proce
         if not values[key]:
             raise RecordError(f"{where}, field '{key}': required")
     if not CODE_PATTERN.match(str(values["code"])):
-        raise RecordError(f"{where}, field 'code': '{values['code']}' is not a procedure code like 1.001193")
+        raise RecordError(f"{where}, field 'code': '{brief(values['code'])}' is not a procedure code like 1.001193")
     verified = str(values["verified_on"])
     if verified:
         try:
             date.fromisoformat(verified)
         except ValueError:
-            raise RecordError(f"{where}, field 'verified_on': '{verified}' is not a date YYYY-MM-DD") from None
+            raise RecordError(f"{where}, field 'verified_on': '{brief(verified)}' is not a date YYYY-MM-DD") from None
     level = str(values["online_level"])
     if level and level not in ONLINE_LEVELS:
-        raise RecordError(f"{where}, field 'online_level': '{level}' must be one of {', '.join(ONLINE_LEVELS)}")
+        raise RecordError(f"{where}, field 'online_level': '{brief(level)}' must be one of {', '.join(ONLINE_LEVELS)}")
     return ProcedureInfo(origin=origin, **values)  # type: ignore[arg-type]
 
 
@@ -194,7 +235,7 @@ def parse_office(raw: object, where: str) -> OfficeInfo:
     """Validate one raw office mapping; errors name where and the field."""
     if not isinstance(raw, dict):
         raise RecordError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
-    unknown = sorted(str(key) for key in raw if key not in OFFICE_KEYS)
+    unknown = sorted(brief(key, 40) for key in raw if not (isinstance(key, str) and key in OFFICE_KEYS))
     if unknown:
         raise RecordError(f"{where}, field '{unknown[0]}': unknown field (expected {', '.join(OFFICE_KEYS)})")
     values: dict[str, object] = {
@@ -202,7 +243,8 @@ def parse_office(raw: object, where: str) -> OfficeInfo:
         for key in OFFICE_KEYS
     }
     if not SLUG_PATTERN.match(str(values["slug"])):
-        raise RecordError(f"{where}, field 'slug': '{values['slug']}' must be 1-40 of a-z 0-9 - (e.g. xa-dray-sap)")
+        slug = brief(values["slug"])
+        raise RecordError(f"{where}, field 'slug': '{slug}' must be 1-40 of a-z 0-9 - (e.g. xa-dray-sap)")
     if not values["name"]:
         raise RecordError(f"{where}, field 'name': required")
     if values["map_url"] and not str(values["map_url"]).startswith(("https://", "http://")):

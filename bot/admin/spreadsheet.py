@@ -1,9 +1,10 @@
 """Spreadsheets in the admin: download the knowledge base as XLSX or CSV, upload one (checked like the CLI's
 import: all or nothing, errors name the row and the field)."""
 
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqladmin import BaseView, expose
 from starlette.concurrency import run_in_threadpool
@@ -13,11 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from bot import texts
 from bot.admin.base import AdminApp, HiddenView, audit, who
 from knowledge.db import load_procedures, write_procedures
-from knowledge.importer import ImportFileError, export_text, export_xlsx, read_file
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
+from knowledge.importer import ImportFileError, export_text, export_xlsx, read_upload
 
 
 class SpreadsheetView(BaseView):
@@ -35,21 +32,20 @@ class SpreadsheetView(BaseView):
         return await self.templates.TemplateResponse(request, "admin/spreadsheet.html", {"message": message})
 
     async def _import(self, request: Request, upload: Any, dry_run: bool) -> str:
-        filename = Path(str(getattr(upload, "filename", "") or "upload")).name
-        suffix = Path(filename).suffix.lower()
-        if suffix not in (".xlsx", ".csv", ".json", ".yaml", ".yml"):
-            return texts.ADMIN["import_refused"].format(error=f"{filename}: use .xlsx, .csv, .json or .yaml")
-        content = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(content) > MAX_UPLOAD_BYTES:
-            return texts.ADMIN["import_refused"].format(error=f"{filename}: larger than 20 MB")
+        filename = Path(str(getattr(upload, "filename", "") or "upload")).name[:120]
+        if not hasattr(upload, "file"):
+            return texts.ADMIN["import_refused"].format(error=texts.ADMIN["no_file"])
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / filename
-            path.write_bytes(content)
+            # The form parser already spooled the upload to disk; copy it in chunks, off the event loop.
+            path = Path(folder) / "upload"
+            await run_in_threadpool(_save, upload.file, path)
             try:
-                read = await run_in_threadpool(read_file, path)
+                read = await run_in_threadpool(read_upload, path, filename)
             except ImportFileError as error:
-                return texts.ADMIN["import_refused"].format(error=str(error).replace(folder + "/", ""))
-        result = await run_in_threadpool(write_procedures, self.app.engine, read.procedures, dry_run=dry_run)
+                return texts.ADMIN["import_refused"].format(error=texts.record_error_words(str(error)))
+        result = await run_in_threadpool(
+            write_procedures, self.app.engine, read.procedures, dry_run=dry_run, given=read.given
+        )
         counts = {
             "file": filename,
             "added": len(result.added),
@@ -68,6 +64,12 @@ class SpreadsheetView(BaseView):
         )
         await run_in_threadpool(self.app.reload)
         return texts.ADMIN["imported"].format(**counts)
+
+
+def _save(source: BinaryIO, path: Path) -> None:
+    source.seek(0)
+    with path.open("wb") as target:
+        shutil.copyfileobj(source, target, 1024 * 1024)
 
 
 class SpreadsheetDownloadView(HiddenView):

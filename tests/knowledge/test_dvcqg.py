@@ -18,8 +18,12 @@ from knowledge.dvcqg import (
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tthc_dvcqg_chatbot-tthc.jsonl"
 HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
-NO_UNIT = "(bản ghi quốc gia không ghi đơn vị, thường là ngày làm việc)"
-HDND_NOTE = 'Bản ghi ghi "Miễn phí" nhưng lệ phí có thể do HĐND tỉnh quy định; kiểm tra tại nơi nộp'
+NO_UNIT = "(chưa rõ đơn vị, thường là ngày làm việc)"
+HDND_NOTE = "Lệ phí có thể do tỉnh quy định; hỏi nơi tiếp nhận khi nộp"
+ASK = "xem trên Cổng Dịch vụ công quốc gia (dichvucong.gov.vn) hoặc hỏi nơi tiếp nhận hồ sơ."
+# Provenance words for staff: citizens never read them in a national record's answer.
+PROVENANCE = ("bản ghi", "chưa kiểm chứng", "suy ra")
+CITIZEN_KEYS = tuple(key for key in KEYS if key not in ("notes", "source_url", "aliases"))
 
 
 def raw_record(**overrides: str) -> dict:
@@ -107,6 +111,7 @@ def test_channels_without_units_keep_the_number_and_say_the_unit_is_missing() ->
     table = channels("Trực tuyến1Miễn phíDịch vụ bưu chính1Miễn phíTrực tiếp1Miễn phí")
     parsed = parse_record(raw_record(cach_thuc_thuc_hien=table, can_cu_phap_ly=""))
     assert parsed["processing_time"] == f"1 {NO_UNIT}"
+    assert "không ghi đơn vị" in parsed["notes"]
     assert parsed["fees"] == "Miễn phí"
     assert parsed["online"] == (
         "Có thể nộp trực tuyến trên Cổng Dịch vụ công quốc gia (dichvucong.gov.vn); "
@@ -140,17 +145,35 @@ def test_no_information_time_and_fee_are_said_in_vietnamese() -> None:
         "Trực tiếpKhông có thông tinKhông có thông tinDịch vụ bưu chínhKhông có thông tinKhông có thông tin"
     )
     parsed = parse_record(raw_record(cach_thuc_thuc_hien=table, can_cu_phap_ly=""))
-    assert parsed["processing_time"] == "Bản ghi quốc gia không ghi thời hạn"
-    assert parsed["fees"] == "Bản ghi quốc gia chưa có thông tin phí, lệ phí"
-    assert parsed["online"] == "Không nộp trực tuyến theo bản ghi quốc gia; nộp trực tiếp hoặc qua bưu chính."
+    assert parsed["processing_time"] == f"Chưa có thông tin thời hạn giải quyết; {ASK}"
+    assert parsed["fees"] == f"Chưa có thông tin phí, lệ phí; {ASK}"
+    assert parsed["online"] == "Không nộp trực tuyến được; nộp trực tiếp hoặc qua bưu chính."
     assert "Không có thông tin" not in json.dumps(parsed, ensure_ascii=False)
+    assert "Bản ghi không có: thời hạn giải quyết, phí, lệ phí, căn cứ pháp lý." in parsed["notes"]
+
+
+def test_a_time_found_only_in_the_description_says_so_plainly() -> None:
+    table = channels("Trực tiếpKhông có thông tinMiễn phíTrả kết quả trong 05 ngày làm việc.")
+    parsed = parse_record(raw_record(cach_thuc_thuc_hien=table, can_cu_phap_ly=""))
+    assert parsed["processing_time"] == "Theo mô tả của thủ tục: Trả kết quả trong 05 ngày làm việc."
+    assert "phần mô tả" in parsed["notes"]
+
+
+def test_a_fee_without_an_amount_and_one_channel_without_a_fee() -> None:
+    table = channels("Trực tiếp5 Ngày làm việcVNĐTrực tuyến5 Ngày làm việcKhông có thông tin")
+    parsed = parse_record(raw_record(cach_thuc_thuc_hien=table, can_cu_phap_ly=""))
+    assert parsed["fees"] == (
+        "Trực tiếp: Có thu phí, lệ phí (chưa rõ số tiền; hỏi nơi tiếp nhận hồ sơ); Trực tuyến: chưa có thông tin"
+    )
+    assert "không ghi số tiền" in parsed["notes"]
 
 
 def test_free_fee_with_a_provincial_council_note_is_not_read_literally() -> None:
     table = channels("Trực tiếp3Miễn phí((Mức lệ phí cụ thể do Hội đồng nhân dân tỉnh quyết định.))")
     parsed = parse_record(raw_record(cach_thuc_thuc_hien=table, can_cu_phap_ly=""))
-    assert parsed["fees"].startswith(HDND_NOTE)
-    assert parsed["online"] == "Chỉ nộp trực tiếp theo bản ghi quốc gia."
+    assert parsed["fees"] == f"{HDND_NOTE}. Ghi chú: Mức lệ phí cụ thể do Hội đồng nhân dân tỉnh quyết định"
+    assert parsed["online"] == "Không nộp trực tuyến được; nộp trực tiếp tại nơi tiếp nhận hồ sơ."
+    assert "HĐND tỉnh" in parsed["notes"]
 
 
 def test_free_fee_with_thong_tu_85_2019_in_the_legal_basis_is_not_read_literally() -> None:
@@ -203,7 +226,8 @@ def test_documents_split_glued_bullets_and_truncate_long_items() -> None:
 
 def test_missing_documents_say_so() -> None:
     parsed = parse_record(raw_record(thanh_phan_ho_so="Không có thông tin"))
-    assert parsed["documents"] == ["Bản ghi quốc gia chưa có thông tin thành phần hồ sơ"]
+    assert parsed["documents"] == [f"Chưa có thông tin thành phần hồ sơ; {ASK}"]
+    assert "Bản ghi không có: thành phần hồ sơ." in parsed["notes"]
 
 
 def test_steps_split_on_lines_buoc_and_bullets_and_join_soft_wraps() -> None:
@@ -255,7 +279,7 @@ def test_legal_basis_without_code_cells_lists_the_cited_codes() -> None:
 
 def test_missing_legal_basis_says_so() -> None:
     parsed = parse_record(raw_record(can_cu_phap_ly="Không có thông tin"))
-    assert parsed["legal_basis"] == ["Bản ghi quốc gia chưa có thông tin căn cứ pháp lý"]
+    assert parsed["legal_basis"] == [f"Chưa có thông tin căn cứ pháp lý; {ASK}"]
 
 
 def test_result_is_the_text_before_result_codes_and_boilerplate() -> None:
@@ -267,7 +291,7 @@ def test_result_is_the_text_before_result_codes_and_boilerplate() -> None:
         "Giấy chứng nhận đăng ký hoạt động; Văn bản từ chối"
     )
     missing = parse_record(raw_record(ket_qua_xu_ly=""))["result"]
-    assert missing == "Bản ghi quốc gia chưa có thông tin kết quả"
+    assert missing == f"Chưa có thông tin kết quả; {ASK}"
 
 
 def test_where_to_file_uses_an_informative_address_else_the_level() -> None:
@@ -385,6 +409,44 @@ def test_whole_crawl_values_are_complete_and_clean(
                 assert "Không có thông tin" not in text, (code, key, text)
         assert all(len(item) <= 300 for item in record["documents"]), code
         assert all(len(step) <= 400 for step in record["steps"]), code
+
+
+def _texts(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_citizen_wording_never_names_the_record_when_everything_is_missing() -> None:
+    empty = dict.fromkeys(("thanh_phan_ho_so", "trinh_tu_thuc_hien", "can_cu_phap_ly", "ket_qua_xu_ly"), "")
+    for table in ("", channels("Trực tiếp1Miễn phí((do Hội đồng nhân dân tỉnh quy định))"), channels("Trực tiếp2VNĐ")):
+        parsed = parse_record(raw_record(cach_thuc_thuc_hien=table, linh_vuc="", cap_thuc_hien="", **empty))
+        for key in CITIZEN_KEYS:
+            for text in _texts(parsed[key]):
+                assert not any(phrase in text.lower() for phrase in PROVENANCE), (key, text)
+        assert "bản ghi" in parsed["notes"]
+
+
+@pytest.fixture(scope="module")
+def crawl_text() -> dict[str, str]:
+    """The text of each crawled record by code (first occurrence), lower case, whitespace collapsed."""
+    texts: dict[str, str] = {}
+    with DATA.open(encoding="utf-8-sig") as handle:
+        for line in handle:
+            raw = json.loads(line)
+            values = " ".join(str(value) for value in raw.values())
+            texts.setdefault(str(raw.get("ma_thu_tuc")), " ".join(values.lower().split()))
+    return texts
+
+
+def test_whole_crawl_citizen_fields_have_no_provenance_words(
+    crawl: tuple[dict[str, dict], list[SkippedRecord]], crawl_text: dict[str, str]
+) -> None:
+    parsed, _ = crawl
+    for code, record in parsed.items():
+        for key in CITIZEN_KEYS:
+            for text in _texts(record[key]):
+                for phrase in PROVENANCE:
+                    # The portal's own text may say it ("Biên bản ghi nội dung tố cáo"); our wording never does.
+                    assert text.lower().count(phrase) <= crawl_text[code].count(phrase), (code, key, text)
 
 
 def test_whole_crawl_birth_registration(crawl: tuple[dict[str, dict], list[SkippedRecord]]) -> None:

@@ -123,8 +123,7 @@ def test_an_export_made_before_a_field_existed_still_imports_and_keeps_that_fiel
             sheet = load_workbook(path).active
             rows = [list(row) for row in sheet.iter_rows(values_only=True)]
         else:
-            rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines(keepends=True)))
-            rows = [row for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))]
+            rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
         keep = [index for index, name in enumerate(rows[0]) if name not in newer]
         fees = rows[0].index("fees")
         rows = [rows[0]] + [[*row[:fees], row[fees] + " (sửa)", *row[fees + 1 :]] for row in rows[1:]]
