@@ -234,7 +234,7 @@ def test_spreadsheet_upload_validates_all_or_nothing(site):
         files={"file": ("kb.csv", io.BytesIO(bad), "text/csv")},
         headers={"Origin": "http://testserver"},
     )
-    assert "row 3, field 'verified_on'" in html.unescape(refused.text)
+    assert "dòng 3, mục «Ngày kiểm tra (YYYY-MM-DD)»" in html.unescape(refused.text)  # the row a clerk sees
     assert "9.000001" not in app.index.by_code
     download = client.get("/admin/spreadsheet/download.xlsx")
     assert download.status_code == 200 and download.content[:2] == b"PK"
@@ -245,6 +245,51 @@ def test_spreadsheet_upload_validates_all_or_nothing(site):
         headers={"Origin": "http://testserver"},
     )
     assert "giữ nguyên 51" in good.text
+
+
+def test_a_zip_bomb_upload_is_refused_in_vietnamese_and_changes_nothing(site, tmp_path):
+    from tests.knowledge.test_import_limits import zip_bomb_xlsx
+
+    client, app = site
+    login(client)
+    before = len(app.index)
+    bomb = zip_bomb_xlsx(tmp_path)
+    refused = client.post(
+        "/admin/spreadsheet",
+        files={"file": ("kb.xlsx", bomb.read_bytes(), "application/octet-stream")},
+        headers={"Origin": "http://testserver"},
+    )
+    shown = html.unescape(refused.text)
+    assert refused.status_code == 200 and "Không nhập được: kb.xlsx" in shown
+    assert "Cơ sở dữ liệu không thay đổi" in shown
+    assert "/tmp" not in shown  # never the server's temporary path
+    app.reload()
+    assert len(app.index) == before
+
+
+def test_an_older_spreadsheet_upload_keeps_the_newer_fields(site):
+    client, app = site
+    login(client)
+    before = app.index.by_code["1.001193"]
+    export = client.get("/admin/spreadsheet/download.csv").content.decode("utf-8-sig")
+    import csv
+
+    rows = list(csv.reader(io.StringIO(export, newline="")))
+    keep = [index for index, name in enumerate(rows[0]) if name not in ("special_cases", "notes", "online_level")]
+    older = io.StringIO(newline="")
+    csv.writer(older).writerows([[row[index] for index in keep] for row in rows])
+    loaded = client.post(
+        "/admin/spreadsheet",
+        files={"file": ("cu.csv", older.getvalue().encode("utf-8-sig"), "text/csv")},
+        headers={"Origin": "http://testserver"},
+    )
+    assert "Đã nhập cu.csv" in html.unescape(loaded.text)
+    after = app.index.by_code["1.001193"]
+    assert (after.special_cases, after.online_level, after.notes) == (
+        before.special_cases,
+        before.online_level,
+        before.notes,
+    )
 
 
 def test_dashboard_shows_charts_and_csv(site):
