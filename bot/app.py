@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.conversation import Conversation, Incoming, Message, Reply
 from bot.dialog import Dialog
 from bot.journal import record, user_hash
+from bot.observability import observe_reload, observe_reply
 from bot.stores import (
     ConversationStore,
     LoginThrottle,
@@ -97,9 +98,15 @@ class App:
         """The live search index."""
         return self.catalog.index
 
+    @property
+    def index_loaded(self) -> bool:
+        """Whether the catalogue is built (a worker answers its first citizen without a wait)."""
+        return self._dialog is not None
+
     def reload(self) -> int:
         """Rebuild the catalogue from the database (after an import or a staff edit); returns procedures."""
         with self._reload_lock:
+            started = time.perf_counter()
             version = knowledge_version(self.engine)
             popularity = answered_counts(self.engine) or bundled_popularity()
             index = SearchIndex(load_procedures(self.engine), self.lexicon, popularity)
@@ -111,6 +118,7 @@ class App:
                 self._dialog.catalog = catalog  # one assignment: a request sees the old or the new, whole
             self._built_version = version
             self._checked_at = time.monotonic()
+            observe_reload(len(index), time.perf_counter() - started)
             return len(index)
 
     def reload_if_changed(self) -> bool:
@@ -131,6 +139,7 @@ class App:
     def respond(self, incoming: Incoming) -> Reply:
         """The dialog's reply, with the conversation loaded from and saved to its store; a ticket the dialog
         asked for is opened (or looked up) here, where the database is."""
+        started = time.perf_counter()
         key = incoming.conversation_key
         conversation = self.conversations.load(key) or Conversation()
         reply = self.dialog.handle(incoming, conversation)
@@ -150,6 +159,7 @@ class App:
             ticket = find_ticket(self.engine, reply.ticket_lookup)
             text = texts.ticket_status(ticket) if ticket else texts.TICKET_UNKNOWN.format(code=reply.ticket_lookup)
             reply = Reply((*reply.messages, Message(text)), reply.events)
+        observe_reply(incoming, reply, time.perf_counter() - started)
         return reply
 
     def record(self, incoming: Incoming, reply: Reply) -> None:
@@ -182,13 +192,35 @@ def build_app(settings: Settings | None = None) -> App:
         lexicon = Lexicon.load(settings.terms_file)
     except (OSError, ValueError) as error:
         raise SetupError(f"{settings.terms_file}: cannot load the terms file ({error})") from None
-    state = MemoryStateStore()
+    state, rate_limiter, login_throttle = shared_stores(engine)
     return App(
         settings,
         engine,
         lexicon,
         state=state,
         conversations=StoredConversations(state),
-        rate_limiter=MemoryRateLimiter(),
-        login_throttle=MemoryLoginThrottle(),
+        rate_limiter=rate_limiter,
+        login_throttle=login_throttle,
     )
+
+
+def shared_stores(engine: Engine) -> tuple[StateStore, RateLimiter, LoginThrottle]:
+    """The stores every worker shares and a restart keeps: in the database (bot.shared_state). A measurement
+    found Redis not worth a second service (README "Performance"). Memory only for a database whose SQL the
+    shared stores are not written for."""
+    from bot.shared_state import (
+        DatabaseLoginThrottle,
+        DatabaseRateLimiter,
+        DatabaseStateStore,
+        store_engine,
+        supports_shared_state,
+    )
+
+    if supports_shared_state(engine):
+        quick = store_engine(engine)  # PostgreSQL: one round trip per operation (bot.shared_state)
+        return DatabaseStateStore(quick), DatabaseRateLimiter(quick), DatabaseLoginThrottle(engine)
+    logger.warning(
+        "%s: conversations and rate limits are kept by each process (shared state needs SQLite or PostgreSQL)",
+        engine.dialect.name,
+    )
+    return MemoryStateStore(), MemoryRateLimiter(), MemoryLoginThrottle()

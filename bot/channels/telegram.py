@@ -332,6 +332,9 @@ class TelegramChannel:
         self.webhook_url = webhook_url
         # Never accept unsigned updates: without a configured secret, make one and give it to Telegram.
         self.webhook_secret = (webhook_secret or secrets.token_urlsafe(32)) if webhook_url else None
+        # How long polling is run: at once here; the server wraps it in a lease (bot.leases) so that one
+        # process of the deployment polls while every process can send.
+        self.exclusive: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]] = _at_once
 
     def mount(self, web: "FastAPI") -> None:
         """In webhook mode, the route Telegram posts updates to."""
@@ -411,15 +414,31 @@ class TelegramChannel:
                 await application.bot.set_webhook(
                     self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED
                 )
+                await asyncio.Event().wait()  # until cancelled
             else:
-                await application.updater.start_polling(allowed_updates=ALLOWED)
-            await asyncio.Event().wait()  # until cancelled
+                await self.exclusive(self.poll)
         finally:
             if application.updater and application.updater.running:
                 await application.updater.stop()
             if application.running:
                 await application.stop()
             await application.shutdown()
+
+
+    async def poll(self) -> None:
+        """Long polling until cancelled (the application is started; `exclusive` decides when this runs)."""
+        updater = self.application.updater
+        assert updater is not None
+        await updater.start_polling(allowed_updates=ALLOWED)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if updater.running:
+                await updater.stop()
+
+
+async def _at_once(run: Callable[[], Awaitable[None]]) -> None:
+    await run()
 
 
 def from_settings(assistant: Assistant) -> TelegramChannel | None:

@@ -5,13 +5,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from bot.app import SetupError
-from bot.cli import ask, counter, knowledge, measure, service, tickets
+from bot.cli import ask, counter, knowledge, measure, operations, service, tickets
 from bot.cli.common import EXIT_REFUSED, CommandError, Context
+from bot.observability import configure_logging
 from knowledge.db import SchemaBehindError
 from knowledge.importer import ImportFileError
 
-COMMAND_MODULES = (ask, knowledge, measure, counter, tickets, service)
+COMMAND_MODULES = (ask, knowledge, measure, counter, tickets, service, operations)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one `tthc` command; returns the exit code (0 ok, 1 refused input, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    context = Context(args)
+    configure_logging(args.verbose, _log_format(context))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        return args.handler(Context(args))
+        return args.handler(context)
     except (CommandError, ImportFileError, SetupError, SchemaBehindError) as error:
         if args.verbose:
             raise
@@ -42,3 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+
+
+def _log_format(context: Context) -> str:
+    """TTHC_LOG_FORMAT; text when the settings do not load (the command that needs them says why)."""
+    try:
+        return context.settings.log_format
+    except ValidationError:
+        return "text"

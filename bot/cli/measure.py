@@ -19,6 +19,27 @@ def register(commands) -> None:
     bench.add_argument("--queries", type=int, default=300)
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--telegram", action="store_true", help="updates/s through the Telegram Application")
+    web = bench.add_argument_group('--web: the real server over loopback (README "Performance")')
+    web.add_argument("--web", action="store_true", help="requests/s and latency of `tthc run` under load")
+    web.add_argument("--seconds", type=float, default=4.0, help="measured seconds per scenario (default 4)")
+    web.add_argument("--citizens", type=int, default=200, help="citizens who think between messages (default 200)")
+    web.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(2.0, 8.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a citizen reads and types between messages (default 2 8)",
+    )
+    web.add_argument("--clients", type=int, default=32, help="clients sending without pause (default 32)")
+    web.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="worker counts (default 1 2 4)")
+    web.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
+    web.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="PostgreSQL server to create a throwaway database on "
+        "(default: TTHC_DATABASE_URL when it is PostgreSQL, else postgres@127.0.0.1:5432)",
+    )
     bench.set_defaults(handler=bench_command)
 
 
@@ -42,6 +63,8 @@ def eval_command(context: Context) -> int:
 def bench_command(context: Context) -> int:
     """`tthc bench`: index build and latency against baselines in one run; or Telegram updates/s."""
     args = context.args
+    if args.web:
+        return web_bench_command(context)
     if args.telegram:
         import asyncio
 
@@ -71,4 +94,38 @@ def bench_command(context: Context) -> int:
     else:
         for line in format_bench(reports):
             out(line)
+    return EXIT_OK
+
+
+def web_bench_command(context: Context) -> int:
+    """`tthc bench --web`: the server under load, for each database and worker count, in one run."""
+    import os
+
+    from bot.loadtest import Scenario, format_rows, web_bench
+
+    args = context.args
+    configured = context.settings.database_url
+    postgres = args.postgres or (
+        configured if configured.startswith("postgresql") else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    low, high = args.think
+    scenarios = (
+        Scenario(f"{args.citizens} citizens, think {low:g}-{high:g} s", args.citizens, (low, high), args.seconds),
+        Scenario(f"{args.clients} clients, no think time", args.clients, (0.0, 0.0), args.seconds),
+    )
+    if not args.json:
+        out(f"tthc bench --web: POST /api/chat over loopback, load from a separate process, {os.cpu_count()} cores")
+        out(format_rows([])[0])
+
+    def progress(row: dict) -> None:
+        if not args.json:
+            out(format_rows([row])[1])
+
+    rows = web_bench(args.databases, args.workers, scenarios, postgres, progress)
+    if args.json:
+        out(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            if "skipped" in row:
+                out(format_rows([row])[1])
     return EXIT_OK

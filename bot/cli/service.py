@@ -1,5 +1,6 @@
 """Running the service: `tthc run`, `tthc admin create-user`, `tthc db upgrade`."""
 
+import argparse
 import logging
 import sys
 
@@ -11,6 +12,10 @@ logger = logging.getLogger(__name__)
 def register(commands) -> None:
     """Add run, admin and db."""
     run = commands.add_parser("run", help="serve every configured channel")
+    run.add_argument(
+        "--workers", type=_positive, default=1, metavar="N", help="server processes on this machine (default 1)"
+    )
+    run.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one of --workers N, started by it
     run.set_defaults(handler=run_command)
 
     admin = commands.add_parser("admin", help="staff accounts of the web admin")
@@ -27,16 +32,33 @@ def register(commands) -> None:
     db.set_defaults(handler=db_command)
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def run_command(context: Context) -> int:
-    """`tthc run`: the web server and every configured channel, in one process."""
+    """`tthc run`: the web server and every configured channel, in one process; or `--workers N` processes
+    on the same port under a supervisor (bot.workers)."""
     import asyncio
 
     from bot.server import serve
 
+    args = context.args
+    if args.workers > 1 and not args.worker:
+        from bot.workers import Supervisor
+
+        context.app.engine.dispose()  # the schema is checked (SQLite upgraded, seeded) once, before the workers
+        settings = context.settings
+        logger.warning("serving on http://%s:%s with %d workers", settings.host, settings.port, args.workers)
+        return Supervisor(args.workers, ["--verbose"] if args.verbose else []).run()
     app = context.app
     settings = app.settings
-    logger.warning("serving on http://%s:%s", settings.host, settings.port)
-    asyncio.run(serve(app))
+    if not args.worker:
+        logger.warning("serving on http://%s:%s", settings.host, settings.port)
+    asyncio.run(serve(app, reuse_port=args.worker))
     return EXIT_OK
 
 

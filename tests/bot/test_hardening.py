@@ -102,6 +102,7 @@ def login(client, password: str = PASSWORD, **headers):
     )
 
 
+@pytest.mark.databases  # the login throttle and staff sessions live in the database
 def test_sixty_parallel_wrong_passwords_with_forged_addresses_leave_the_account_locked(site):
     client, _ = site
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -127,6 +128,7 @@ def test_a_guesser_rotating_real_addresses_hits_the_account_ceiling(database_url
     app.engine.dispose()
 
 
+@pytest.mark.databases  # the login throttle and staff sessions live in the database
 def test_a_logged_out_cookie_is_refused(site):
     client, _ = site
     assert login(client).status_code in (302, 303)
@@ -139,6 +141,7 @@ def test_a_logged_out_cookie_is_refused(site):
     assert client.get("/admin/procedure/list", follow_redirects=False).status_code in (302, 303)
 
 
+@pytest.mark.databases  # the login throttle and staff sessions live in the database
 def test_a_deleted_account_is_out_at_once(site):
     client, app = site
     assert login(client).status_code in (302, 303)
