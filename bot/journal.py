@@ -1,4 +1,5 @@
-"""Writes what the dialog decided to the query log, at the channel edge; user ids are salted hashes."""
+"""Writes what the dialog decided to the query log, at the channel edge: user ids as salted hashes, questions
+without the phone numbers citizens type into them (a ticket keeps its number apart, for the answer)."""
 
 import hashlib
 import logging
@@ -7,6 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.conversation import Event, Incoming
+from bot.privacy import without_phones
 from knowledge.models import Feedback, QueryLog
 
 logger = logging.getLogger(__name__)
@@ -32,8 +34,8 @@ def record(engine: Engine, salt: str, incoming: Incoming, events: tuple[Event, .
                             user_hash=who,
                             procedure_code=event.code or "",
                             helpful=bool(event.helpful),
-                            question=event.text[:500],
-                            asked=event.asked[:500],
+                            question=without_phones(event.text[:500]),
+                            asked=without_phones(event.asked[:500]),
                         )
                     )
                     continue
@@ -42,8 +44,8 @@ def record(engine: Engine, salt: str, incoming: Incoming, events: tuple[Event, .
                         channel=incoming.channel,
                         user_hash=who,
                         kind=event.kind,
-                        text=event.text[:500],
-                        asked=event.asked[:500],
+                        text=without_phones(event.text[:500]),
+                        asked=without_phones(event.asked[:500]),
                         decision=event.decision,
                         top_code=event.code,
                         top_score=event.score,

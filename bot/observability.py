@@ -26,6 +26,7 @@ from sqlalchemy import Engine, func, select, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.conversation import Incoming, Reply
+from bot.privacy import PHONE
 from knowledge.models import Ticket
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1\2[redacted]",
     ),
-    (re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){8,10}(?![\w])"), "[phone]"),
+    (PHONE, "[phone]"),
     (
         re.compile(
             r"(?i)\b(user_id|chat_id|session_id|user_ref|from_id|sender_id|phone)([\"']?\s*[=:]\s*[\"']?)[\w.+-]+"

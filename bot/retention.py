@@ -8,7 +8,6 @@
   typed into the question or the conversation; answers still waiting in the web outbox go too.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,10 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, select
 
+from bot.privacy import PHONE
 from knowledge.models import Feedback, Outbox, QueryLog, Ticket, utcnow
 
-# The same shape as the log redaction's (bot.observability): a Vietnamese mobile or landline number.
-PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){8,10}(?![\w])")
 TICKET_BATCH = 500  # tickets rewritten per transaction (their texts are scrubbed in Python)
 
 
@@ -53,7 +51,7 @@ class PurgeReport:
 def scrub_phones(value: Any) -> Any:
     """`value` (text, or lists and mappings of them) with phone numbers replaced."""
     if isinstance(value, str):
-        return PHONE.sub("[số điện thoại đã xoá]", value)
+        return PHONE.sub("[số điện thoại đã xóa]", value)
     if isinstance(value, list | tuple):
         return [scrub_phones(item) for item in value]
     if isinstance(value, dict):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
+from bot.privacy import phone_in, without_contacts
 from knowledge.db import bump_knowledge_version
 from knowledge.models import Outbox, Ticket, utcnow
 
@@ -26,7 +27,6 @@ MAX_QUESTION = 2000
 MAX_ANSWER = 4000
 MAX_DELIVERY_ATTEMPTS = 5
 WEB = "web"
-_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\d)")
 STATUSES = ("open", "answered", "closed")
 
 
@@ -56,24 +56,9 @@ def normalize_code(text: str) -> str | None:
     return CODE_PREFIX + found.group(1).upper() if found else None
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_ID_NUMBER = re.compile(r"(?<!\d)\d{9}(?:\d{3})?(?!\d)")  # CMND (9) and căn cước (12) numbers
-
-
-def redact(text: str) -> str:
-    """A question fit for a public page: phone, e-mail and ID numbers removed."""
-    text = _PHONE.sub("[số điện thoại]", text)
-    text = _EMAIL.sub("[email]", text)
-    return _ID_NUMBER.sub("[số giấy tờ]", text)
-
-
 def split_phone(text: str) -> tuple[str, str]:
     """(the question, a phone number the citizen left in it, digits only; "" when none)."""
-    found = _PHONE.search(text)
-    if not found:
-        return text.strip(), ""
-    digits = "".join(ch for ch in found.group(0) if ch.isdigit())
-    return text.strip(), ("0" + digits[2:] if digits.startswith("84") else digits)[:15]
+    return text.strip(), phone_in(text)
 
 
 def open_ticket(engine: Engine, request: TicketRequest, *, channel: str, user_ref: str, user_hash: str) -> Ticket:
@@ -317,7 +302,10 @@ def public_answers(engine: Engine, limit: int = 2000) -> list[PublicAnswer]:
             .order_by(Ticket.answered_at.desc())
             .limit(limit)
         ).all()
-    return [PublicAnswer(row.code, redact(row.question), redact(row.answer), row.answered_at) for row in rows]
+    return [
+        PublicAnswer(row.code, without_contacts(row.question), without_contacts(row.answer), row.answered_at)
+        for row in rows
+    ]
 
 
 def reopen_delivery(engine: Engine, code: str) -> None:

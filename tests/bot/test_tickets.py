@@ -239,3 +239,16 @@ async def test_the_ask_staff_button_on_telegram(telegram):
     none = await send(application, api, message_update(OUT_OF_SCOPE))
     prompt = await send(application, api, button_update(buttons_of(none)["✍️ Hỏi cán bộ"]))
     assert "một tin nhắn" in text_of(prompt)
+
+
+def test_phone_numbers_typed_in_questions_stay_out_of_the_query_log(site):
+    client, app = site
+    from sqlmodel import Session, select
+
+    from knowledge.models import QueryLog
+
+    chat(client, text="làm giấy khai sinh, gọi tôi số 0912.345.678 nhé")
+    with Session(app.engine) as session:
+        logged = session.exec(select(QueryLog).where(QueryLog.kind == "question")).all()
+    assert logged and all("345" not in row.asked and "345" not in row.text for row in logged)
+    assert "[số điện thoại]" in logged[-1].asked
