@@ -54,6 +54,7 @@ def labels(messages) -> dict[str, str]:
     return {button["label"]: button["data"] for message in messages for button in message["buttons"]}
 
 
+@pytest.mark.databases
 def test_the_whole_loop_on_the_web(site, capsys, monkeypatch):
     client, app = site
     answer = chat(client, text=OUT_OF_SCOPE)
@@ -108,6 +109,7 @@ def test_a_rejected_answer_and_none_of_these_offer_a_person(site):
     assert "✍️ Hỏi cán bộ" in labels(rejected)
 
 
+@pytest.mark.databases
 def test_a_ticket_answered_twice_keeps_the_first_answer(site, capsys, monkeypatch):
     client, app = site
     chat(client, button="1:h")
@@ -134,6 +136,7 @@ def test_unknown_codes_get_a_polite_reply_and_a_404_page(site):
     assert client.get("/t/" + "x" * 500).status_code == 404
 
 
+@pytest.mark.databases
 def test_public_answers_are_listed_and_offered_for_similar_questions(site, capsys, monkeypatch):
     client, app = site
     chat(client, button="1:h")
