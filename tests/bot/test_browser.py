@@ -3,13 +3,14 @@
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
+
+from tests.bot.processes import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
@@ -25,10 +26,6 @@ FLAGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -147,7 +144,7 @@ def test_landing_admin_list_and_inbox_fit_a_phone(server, phone):
     phone.fill("input[name=password]", PASSWORD)
     phone.click("button[type=submit]")
     phone.wait_for_url("**/admin/**")
-    assert "Việc cần làm hôm nay" in phone.inner_text("body")
+    phone.wait_for_selector("text=Việc cần làm hôm nay")  # the home page after login
     for path in ("/admin/procedure/list", "/admin/inbox", "/admin/tickets", "/admin/dashboard"):
         phone.goto(server + path)
         assert overflow(phone) == 0, path

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from tests.bot.processes import free_port, wait_for
+
 TOKEN = "123456:LOOPBACK"
 
 
@@ -82,14 +84,6 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-def wait_for(predicate, seconds: float = 40.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -151,12 +145,6 @@ def test_tthc_run_answers_on_telegram(bot_api, tmp_path):
     assert "Traceback" not in output, output
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_the_web_stays_up_when_telegram_is_unreachable(tmp_path):

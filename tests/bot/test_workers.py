@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from knowledge.db import BUNDLED_DIR, make_engine
 from knowledge.importer import read_bundled
 from knowledge.models import QueryLog
+from tests.bot.processes import free_port, status, wait_for
 
 TOKEN = "123456:WORKERS"
 NEW_CODE = "9.990001"
@@ -113,30 +114,10 @@ def bot_api():
     server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def wait_for(predicate, seconds: float = 60.0, what: str = "a condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
-def status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
 
 
 class Server:

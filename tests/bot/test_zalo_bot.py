@@ -21,6 +21,7 @@ from bot.channels.zalo_bot import CAPABILITIES, ZaloBotChannel, ZaloBotClient, Z
 from bot.conversation import Button, Message, Reply
 from knowledge.models import QueryLog
 from qr.links import encode_payload
+from tests.bot.processes import wait_for
 from tests.bot.zalo_fakes import FakeZaloBotAPI, media_update, text_update
 
 TOKEN = "3141592653:zalo-S3CRET-token-xyz"
@@ -284,14 +285,6 @@ async def test_zalo_bot_is_a_configured_channel(database_url, monkeypatch):
 # -- `tthc run` end to end ------------------------------------------------------------------------------------
 
 
-def wait_for(predicate, seconds: float = 40.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_tthc_run_answers_on_zalo_bot(bot_api, tmp_path):

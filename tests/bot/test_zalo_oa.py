@@ -7,10 +7,8 @@ import html
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from itertools import count
 
 import httpx
@@ -27,6 +25,7 @@ from knowledge.db import write_offices
 from knowledge.models import ChannelToken, QueryLog
 from knowledge.records import parse_office
 from qr.links import encode_payload
+from tests.bot.processes import free_port, wait_for
 from tests.bot.zalo_fakes import FakeZaloOA, oa_follow_event, oa_media_event, oa_text_event, signed_event
 
 APP_ID = "1234567890123456789"
@@ -380,20 +379,8 @@ async def test_the_oa_is_a_configured_channel_and_half_a_configuration_is_refuse
 # -- `tthc run` end to end ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def wait_for(predicate, seconds: float = 40.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def start_server(env: dict, cwd) -> subprocess.Popen:
