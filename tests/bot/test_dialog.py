@@ -236,3 +236,48 @@ def test_the_source_line_claims_the_national_database_only_for_a_national_record
 
     assert "Cơ sở dữ liệu quốc gia" in source_footer(index.by_code["1.001193"])
     assert "Cơ sở dữ liệu quốc gia" not in source_footer(index.by_code["1.001776"])  # no national record
+
+
+def test_a_procedure_not_done_at_the_commune_says_who_handles_it_first(index):
+    from dataclasses import replace as clone
+
+    passport = clone(
+        index.by_code["1.001193"],
+        code="2.002213",
+        name="Cấp hộ chiếu phổ thông ở trong nước (thực hiện tại cấp tỉnh)",
+        short_name="",
+        level="Cấp tỉnh",
+        agency="Phòng Quản lý xuất nhập cảnh Công an tỉnh",
+        aliases=("làm hộ chiếu",),
+        origin="dvcqg",
+    )
+    talk = Talk(Dialog(Catalog.build(type(index)([*index.procedures, passport]))))
+    html = talk.handle(Incoming("test", "u", text="làm hộ chiếu cần giấy tờ gì")).messages[0].html
+    lines = html.split("\n")
+    assert "2.002213" in lines[1]
+    assert "không làm ở xã" in lines[2] and "Phòng Quản lý xuất nhập cảnh Công an tỉnh" in lines[2]
+
+
+def test_after_an_office_code_a_police_procedure_is_sent_to_the_police_desk(index):
+    from knowledge.records import OfficeInfo
+
+    office = OfficeInfo("xa-a", "Trung tâm Phục vụ hành chính công xã A", address="Số 1", hours="7h30 - 17h00")
+    talk = Talk(Dialog(Catalog.build(index, offices={"xa-a": office})))
+    talk.handle(Incoming("test", "u", command="start", payload=encode_payload(None, "xa-a")))
+    vneid = talk.handle(Incoming("test", "u", button="1:f:3.000228:where")).messages[0].html
+    assert "Công an cấp xã" in vneid and "không nộp tại Trung tâm Phục vụ hành chính công xã A" in vneid
+    assert "Nộp tại Trung tâm" not in vneid
+    marriage = talk.handle(Incoming("test", "u", text="đăng ký kết hôn nộp ở đâu")).messages[0].html
+    assert "Nộp tại Trung tâm Phục vụ hành chính công xã A" in marriage and "Số 1" in marriage
+
+
+def test_a_procedure_with_no_online_filing_never_offers_it(index):
+    from knowledge.records import OfficeInfo
+
+    office = OfficeInfo("xa-a", "Trung tâm xã A")
+    talk = Talk(Dialog(Catalog.build(index, offices={"xa-a": office})))
+    talk.handle(Incoming("test", "u", command="start", payload=encode_payload(None, "xa-a")))
+    for code in ("2.000815", "2.000884", "2.000992", "1.011607", "2.000986"):
+        for facet in ("where", "online"):
+            html = talk.handle(Incoming("test", "u", button=f"1:f:{code}:{facet}")).messages[0].html
+            assert "Hoặc nộp trực tuyến" not in html, (code, facet)

@@ -436,3 +436,26 @@ def test_a_conversation_expires_after_twelve_hours(database_url):
     assert "thủ tục nào" in later.messages[0].html  # the context is gone: the bot asks which procedure
     assert isinstance(Conversation(), Conversation)
     app.engine.dispose()
+
+
+BANNED = ("bản ghi", "chưa kiểm chứng", "suy ra từ")
+
+
+def test_citizens_never_read_staff_notes_and_answers_fit_a_phone(site):
+    """Through the web API and the landing pages, every procedure: no internal wording; the first khai sinh
+    documents message is at most 1,200 characters."""
+    client, app = site
+    first = chat(client, text="làm giấy khai sinh cần giấy tờ gì").json()["messages"][0]["text"]
+    assert "Giấy chứng sinh" in first and len(first) <= 1200
+    for info in app.index.procedures:
+        texts_seen = [client.get(f"/p/{info.code}").text]
+        presses = [f"1:p:{info.code}", *(f"1:f:{info.code}:{facet}" for facet in ("where", "time", "fees", "online"))]
+        if info.special_cases:
+            presses.append(f"1:s:{info.code}")
+        reader = "reader-" + info.code.replace(".", "-")  # one conversation per procedure: a person, not a flood
+        for data in presses:
+            reply = client.post("/api/chat", json={"session_id": reader, "button": data}).json()
+            texts_seen += [message["text"] for message in reply["messages"]]
+        for text in texts_seen:
+            lowered = html.unescape(text).lower()
+            assert not [phrase for phrase in BANNED if phrase in lowered], info.code
