@@ -15,8 +15,9 @@ from knowledge.dvcqg import (
     looks_like_dvcqg,
     parse_record,
 )
+from tests.conftest import NATIONAL_RECORDS, require_shared
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tthc_dvcqg_chatbot-tthc.jsonl"
+DATA = NATIONAL_RECORDS
 HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
 NO_UNIT = "(chưa rõ đơn vị, thường là ngày làm việc)"
 HDND_NOTE = "Lệ phí có thể do tỉnh quy định; hỏi nơi tiếp nhận khi nộp"
@@ -372,8 +373,7 @@ def test_looks_like_dvcqg() -> None:
 @pytest.fixture(scope="module")
 def crawl() -> tuple[dict[str, dict], list[SkippedRecord]]:
     """Every record of the bundled national crawl, parsed once: (parsed by code, skips)."""
-    if not DATA.exists():
-        pytest.skip(f"national crawl not found at {DATA}")
+    require_shared(DATA)
     parsed: dict[str, dict] = {}
     skipped: list[SkippedRecord] = []
     for _, result in iter_records(DATA):

@@ -149,7 +149,7 @@ def test_a_national_record_answers_what_the_commune_does_not_do(bundled):
     assert index.search("làm căn cước cho con 10 tuổi").hits[0].code == "1.014062"
 
 
-@pytest.mark.skipif(not DEV_LONG.exists(), reason="shared development questions not present")
+@pytest.mark.needs_shared(DEV_LONG)
 def test_long_development_questions_meet_the_bar(index):
     report = evaluate(index, load_cases(DEV_LONG))
     assert report["top1"] >= 0.95, report["misses"]

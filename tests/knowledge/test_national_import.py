@@ -7,7 +7,7 @@ from bot.cli import main
 from knowledge.db import load_procedures
 from tests.conftest import DEV_QUERIES, NATIONAL_RECORDS
 
-pytestmark = pytest.mark.skipif(not NATIONAL_RECORDS.exists(), reason="national records not present")
+pytestmark = pytest.mark.needs_shared(NATIONAL_RECORDS)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_replace_lets_national_records_overwrite_curated(imported, engine, capsy
     assert {info.origin for info in load_procedures(engine) if info.code == "1.001193"} == {"curated"}
 
 
-@pytest.mark.skipif(not DEV_QUERIES.exists(), reason="shared development questions not present")
+@pytest.mark.needs_shared(DEV_QUERIES)
 def test_citizens_still_reach_the_commune_procedure(imported):
     from knowledge.evaluation import evaluate, load_cases
 

@@ -95,7 +95,7 @@ def test_index_of_ten_thousand_procedures_still_finds_the_commune_procedure(bund
     assert result.hits[0].code == "1.000894"
 
 
-@pytest.mark.skipif(not DEV_QUERIES.exists(), reason="shared development questions not present")
+@pytest.mark.needs_shared(DEV_QUERIES)
 def test_development_questions_meet_the_bar(index):
     from knowledge.evaluation import evaluate, load_cases
 
