@@ -19,10 +19,38 @@
     localStorage.setItem(key, session);
   }
 
+  // Phone numbers in answers (an office's number) become links that call it.
+  const PHONE = /(?:\+84|0)(?:[ .-]?\d){8,10}(?!\d)/g;
+
+  function linkPhones(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) {
+      if (!walker.currentNode.parentElement.closest("a")) nodes.push(walker.currentNode);
+    }
+    for (const node of nodes) {
+      const text = node.textContent;
+      if (!PHONE.test(text)) continue;
+      PHONE.lastIndex = 0;
+      const fragment = document.createDocumentFragment();
+      let last = 0;
+      for (const match of text.matchAll(PHONE)) {
+        fragment.append(text.slice(last, match.index));
+        const link = document.createElement("a");
+        link.href = "tel:" + match[0].replace(/[^\d+]/g, "");
+        link.textContent = match[0];
+        fragment.append(link);
+        last = match.index + match[0].length;
+      }
+      fragment.append(text.slice(last));
+      node.replaceWith(fragment);
+    }
+  }
+
   function show(text, mine) {
     const div = document.createElement("div");
     div.className = "msg " + (mine ? "me" : "bot");
-    if (mine) { div.textContent = text; } else { div.innerHTML = text; }
+    if (mine) { div.textContent = text; } else { div.innerHTML = text; linkPhones(div); }
     log.appendChild(div);
     return div;
   }

@@ -46,6 +46,14 @@ def server(tmp_path):
         check=True,
         capture_output=True,
     )
+    subprocess.run(
+        [sys.executable, "-m", "bot", "office", "add", "xa-thu", "--name", "Trung tâm xã Thử"]
+        + ["--phone", "0262 3 123 456"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -149,3 +157,12 @@ def test_landing_admin_list_and_inbox_fit_a_phone(server, phone):
         phone.goto(server + path)
         assert overflow(phone) == 0, path
 
+
+
+def test_an_office_phone_in_an_answer_is_a_link_that_calls_it(server, phone):
+    phone.goto(server + "/?o=xa-thu")
+    phone.wait_for_selector("text=Trung tâm xã Thử")
+    phone.fill("#question", "đăng ký kết hôn nộp ở đâu")
+    phone.press("#question", "Enter")
+    link = phone.wait_for_selector("a[href='tel:02623123456']")
+    assert link.inner_text() == "0262 3 123 456"
