@@ -21,6 +21,7 @@ from knowledge.search import ANSWER, CLARIFY, NONE
 _CALLBACK = re.compile(r"^[A-Za-z0-9.:_-]{1,64}$")
 _NUMBER = re.compile(r"^\d{1,2}$")
 SMALLTALK_REPLIES = {"greeting": texts.GREETING, "thanks": texts.THANKS, "goodbye": texts.GOODBYE}
+TYPED_COMMANDS = {"/help": "help", "/linhvuc": "linhvuc", "/" + texts.TICKET_COMMAND: texts.TICKET_COMMAND}
 
 
 class Dialog:
@@ -39,6 +40,10 @@ class Dialog:
 
     def _dispatch(self, catalog: Catalog, incoming: Incoming, conversation: Conversation) -> Reply:
         # `catalog` is one snapshot for the whole turn, whatever a reload does meanwhile.
+        typed = (incoming.text or "").strip().lower()
+        if incoming.command is None and typed in TYPED_COMMANDS:
+            # Channels without a command menu (Zalo, the terminal): the command typed as text.
+            incoming = replace(incoming, text=None, command=TYPED_COMMANDS[typed])
         if incoming.command == "start":
             return open_link(catalog, incoming.payload, conversation)
         if incoming.command == "help":

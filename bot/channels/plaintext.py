@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 from bot import texts
 from bot.channels import Capabilities
-from bot.conversation import Button, Incoming, Reply
+from bot.conversation import Button, Reply
 
 ZALO_MAX_TEXT = 2000  # Zalo Bot sendMessage; assumed for OA messages too (platforms.md §2B.3)
 _SEPARATORS = ("\n\n", "\n", " ")
-TYPED_COMMANDS = {"/help": "help", "/linhvuc": "linhvuc"}
-
 
 @dataclass(frozen=True)
 class PlainMessage:
@@ -100,12 +98,3 @@ def render(reply: Reply, capabilities: Capabilities) -> list[PlainMessage]:
         rendered.extend(PlainMessage(part) for part in parts[:-1])
         rendered.append(PlainMessage(parts[-1], shown))
     return rendered
-
-
-def incoming_from_text(channel: str, user_id: str, text: str) -> Incoming:
-    """What a typed Zalo text means. Zalo has no command menu, so "/help" and "/linhvuc" typed are the
-    commands; everything else (a question, a number, "/start p1_1-004873") is the dialog's to read."""
-    command = text.strip().split(maxsplit=1)[0].lower() if text.strip() else ""
-    if command in TYPED_COMMANDS:
-        return Incoming(channel, user_id, command=TYPED_COMMANDS[command])
-    return Incoming(channel, user_id, text=text)

@@ -24,8 +24,8 @@ import httpx
 
 from bot import texts
 from bot.channels import Assistant, Capabilities
-from bot.channels.plaintext import ZALO_MAX_TEXT, incoming_from_text, render
-from bot.conversation import Message, Reply
+from bot.channels.plaintext import ZALO_MAX_TEXT, render
+from bot.conversation import Incoming, Message, Reply
 from bot.guards import read_body
 from bot.stores import seen_before
 
@@ -262,7 +262,7 @@ class ZaloBotChannel:
         if event != TEXT_EVENT or not isinstance(text, str):
             await self.deliver(chat_id, Reply((Message(texts.NON_TEXT),)))
             return
-        incoming = incoming_from_text(CHANNEL, chat_id, text)
+        incoming = Incoming(CHANNEL, chat_id, text=text)
         try:
             reply = await asyncio.to_thread(self.assistant.respond, incoming)
             await self.deliver(chat_id, reply)

@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from bot import texts
 from bot.channels import Assistant, Capabilities
-from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, incoming_from_text, render, size
+from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, render, size
 from bot.channels.zalo_bot import Background
 from bot.conversation import Button, Incoming, Message, Reply
 from bot.guards import read_body
@@ -516,7 +516,7 @@ def _incoming(user: str, text: str) -> Incoming:
     stripped = text.strip()
     if stripped.startswith(BUTTON_PREFIX) and len(stripped) > 1 and " " not in stripped:
         return Incoming(CHANNEL, user, button=stripped[len(BUTTON_PREFIX) :])
-    return incoming_from_text(CHANNEL, user, text)
+    return Incoming(CHANNEL, user, text=text)
 
 
 def _message_json(message: PlainMessage) -> dict[str, Any]:

@@ -82,23 +82,23 @@ def show_command(context: Context) -> int:
     return EXIT_OK
 
 
-def _print_reply(reply: Reply) -> list[str]:
-    buttons: list[str] = []
+def _print_reply(reply: Reply) -> None:
+    """The messages as text, the buttons numbered (typing the number presses it)."""
+    number = 0
     for message in reply.messages:
         out(plain(message.html))
         for row in message.buttons:
             for button in row:
-                buttons.append(button.data)
-                out(f"  [{len(buttons)}] {button.label}")
+                number += 1
+                out(f"  [{number}] {button.label}")
         out()
-    return buttons
 
 
 def chat_command(context: Context) -> int:
     """`tthc chat`: a conversation in the terminal (type a number to press a button)."""
     app = context.app
     interactive = sys.stdin.isatty()
-    buttons = _print_reply(app.handle(Incoming("cli", "terminal", command="start")))
+    _print_reply(app.handle(Incoming("cli", "terminal", command="start")))
     if interactive:
         out("(Gõ câu hỏi; gõ số để bấm nút; Ctrl+D để thoát.)")
     while True:
@@ -111,10 +111,6 @@ def chat_command(context: Context) -> int:
         text = line.strip()
         if not text:
             continue
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            incoming = Incoming("cli", "terminal", button=buttons[int(text) - 1])
-        elif text in ("/help", "/linhvuc"):
-            incoming = Incoming("cli", "terminal", command=text[1:])
-        else:
-            incoming = Incoming("cli", "terminal", text=text)
-        buttons = _print_reply(app.handle(incoming))
+        # A number presses the button of that number, "/help" is the command: the dialog reads both.
+        incoming = Incoming("cli", "terminal", text=text)
+        _print_reply(app.handle(incoming))

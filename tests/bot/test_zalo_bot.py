@@ -331,3 +331,19 @@ def test_qr_codes_and_posters_for_zalo_open_the_landing_page(database_url, monke
     monkeypatch.setenv("TTHC_PUBLIC_URL", "https://tthc.example.vn")
     assert main(["qr", "1.004873", "--target", "zalo", "--out", str(tmp_path / "z.svg")]) == 0
     assert capsys.readouterr().out.strip().endswith("https://tthc.example.vn/p/1.004873")
+
+
+async def test_hoi_can_bo_on_zalo_bot_the_answer_comes_back_in_the_chat(polling):
+    from bot.delivery import deliver_once
+    from bot.tickets import answer_ticket, find_ticket
+
+    channel, api, app = polling
+    assert "một tin nhắn" in await ask(api, "/hoicanbo")
+    opened = await ask(api, "nhà tôi với hàng xóm cãi nhau về lối đi chung thì báo ai")
+    code = re.search(r"HCB-[0-9A-Z]{5}", opened).group(0)
+    answer_ticket(app.engine, code, "Anh báo trưởng thôn, rồi UBND xã hòa giải.", staff="canbo")
+    before = len(api.texts_to(CHAT))
+    await deliver_once(app.engine, {"zalo_bot": channel})
+    delivered = api.texts_to(CHAT)[before:]
+    assert len(delivered) == 1 and "Anh báo trưởng thôn" in delivered[0] and code in delivered[0]
+    assert find_ticket(app.engine, code).delivery == "delivered"

@@ -492,3 +492,29 @@ def test_landing_pages_without_zalo_have_no_zalo_block(database_url):
     with TestClient(build_web(app)) as client:
         assert "/start p1_" not in client.get("/p/1.004873").text
     app.engine.dispose()
+
+
+async def test_hoi_can_bo_on_the_oa_answered_inside_the_window_else_marked_for_a_call(worker, oa_api):
+    from bot.delivery import deliver_once
+    from bot.tickets import answer_ticket, find_ticket, list_tickets
+
+    await worker.say("/hoicanbo", user="5555")
+    msg_id = await worker.say("hàng xóm lấn lối đi chung nhà tôi thì báo ai, số tôi 0912345678", user="5555")
+    (ticket,) = list_tickets(worker.app.engine)
+    assert ticket.phone == "0912345678" and ticket.channel == "zalo_oa"
+    answer_ticket(worker.app.engine, ticket.code, "Anh báo UBND xã để hòa giải.", staff="canbo")
+    await deliver_once(worker.app.engine, {"zalo_oa": worker.channel})
+    assert "Anh báo UBND xã để hòa giải." in texts_of(replies_to(oa_api, msg_id))  # a free reply
+    assert find_ticket(worker.app.engine, ticket.code).delivery == "delivered"
+    # A citizen whose window is closed (never wrote in the last 48 hours): no paid message, staff call instead.
+    from sqlmodel import Session
+
+    from knowledge.models import Ticket
+
+    with Session(worker.app.engine) as session:
+        session.add(Ticket(code="HCB-CAQQ2", channel="zalo_oa", user_ref="6666", question="?", phone="0900000000"))
+        session.commit()
+    answer_ticket(worker.app.engine, "HCB-CAQQ2", "Trả lời.", staff="canbo")
+    await deliver_once(worker.app.engine, {"zalo_oa": worker.channel})
+    assert find_ticket(worker.app.engine, "HCB-CAQQ2").delivery == "unreachable"
+    assert not [body for body in oa_api.messages_to() if body["recipient"].get("user_id") == "6666"]
