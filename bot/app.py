@@ -5,6 +5,7 @@ for (the search index is built on first use, so `tthc office list` never builds 
 """
 
 import logging
+import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from bot.stores import (
     StoredConversations,
 )
 from bot.texts import stats_text
-from bot.tickets import find_ticket, open_ticket, public_answers
+from bot.tickets import TICKET_LOOKUP_RATE, TICKET_OPEN_RATE, find_ticket, open_ticket, public_answers
 from knowledge.db import (
     answered_counts,
     deeplink_opens,
@@ -46,6 +47,7 @@ from knowledge.search import SearchIndex, bundled_popularity
 logger = logging.getLogger(__name__)
 
 KNOWLEDGE_CHECK_SECONDS = 2.0  # how stale a worker's index may be after another process changed the data
+SECRET_TTL_SECONDS = 10 * 365 * 24 * 3600.0  # shared secrets outlive any deployment
 
 
 class SetupError(Exception):
@@ -145,22 +147,32 @@ class App:
         reply = self.dialog.handle(incoming, conversation)
         conversation.touched = time.time()
         self.conversations.save(key, conversation)
-        if reply.open_ticket is not None:
-            ticket = open_ticket(
-                self.engine,
-                reply.open_ticket,
-                channel=incoming.channel,
-                user_ref=incoming.user_id,
-                user_hash=user_hash(self.settings.log_salt.get_secret_value(), incoming.channel, incoming.user_id),
-            )
-            message = Message(texts.ticket_opened(ticket.code, self.settings.ticket_hours))
-            reply = Reply((*reply.messages, message), reply.events)
-        elif reply.ticket_lookup is not None:
-            ticket = find_ticket(self.engine, reply.ticket_lookup)
-            text = texts.ticket_status(ticket) if ticket else texts.TICKET_UNKNOWN.format(code=reply.ticket_lookup)
-            reply = Reply((*reply.messages, Message(text)), reply.events)
+        if reply.open_ticket is not None or reply.ticket_lookup is not None:
+            reply = self._tickets(incoming, reply)
         observe_reply(incoming, reply, time.perf_counter() - started)
         return reply
+
+    def _tickets(self, incoming: Incoming, reply: Reply) -> Reply:
+        """Open the ticket the dialog asked for, or say how one is doing (its answer only to who asked it)."""
+        who = user_hash(self.settings.log_salt.get_secret_value(), incoming.channel, incoming.user_id)
+        if reply.open_ticket is not None:
+            # A few questions at once, then one every 20 minutes: a script cannot flood the staff.
+            if not self.rate_limiter.allow(f"ticket-open:{incoming.conversation_key}", TICKET_OPEN_RATE):
+                return Reply((*reply.messages, Message(texts.TICKET_TOO_MANY)))
+            ticket = open_ticket(
+                self.engine, reply.open_ticket, channel=incoming.channel, user_ref=incoming.user_id, user_hash=who
+            )
+            message = Message(texts.ticket_opened(ticket.code, self.settings.ticket_hours))
+            return Reply((*reply.messages, message), reply.events)
+        assert reply.ticket_lookup is not None
+        if not self.rate_limiter.allow(f"ticket-lookup:{incoming.conversation_key}", TICKET_LOOKUP_RATE):
+            return Reply((Message(texts.API_ERRORS["too_many"]),))
+        found = find_ticket(self.engine, reply.ticket_lookup)
+        if found is None:
+            text = texts.TICKET_UNKNOWN.format(code=reply.ticket_lookup)
+        else:
+            text = texts.ticket_status(found, with_answer=found.user_hash == who)
+        return Reply((*reply.messages, Message(text)), reply.events)
 
     def record(self, incoming: Incoming, reply: Reply) -> None:
         """Log what happened for staff (after the reply is sent)."""
@@ -171,6 +183,15 @@ class App:
         reply = self.respond(incoming)
         self.record(incoming, reply)
         return reply
+
+    def shared_secret(self, name: str) -> str:
+        """A secret every worker agrees on (the admin cookie's key, a webhook's secret token when the operator set
+        none): made once, kept in the shared state, so the workers and machines of one service match."""
+        key = f"secret:{name}"
+        self.state.add(key, {"value": secrets.token_urlsafe(32)}, SECRET_TTL_SECONDS)
+        stored = self.state.get(key)
+        assert stored is not None
+        return str(stored["value"])
 
     def stats_text(self, days: int = 1) -> str:
         """Staff statistics since the start of today (or of the last `days` days), as a message."""

@@ -13,6 +13,7 @@ from bot import texts
 from bot.conversation import Message, Reply
 from bot.tickets import (
     claim_delivery,
+    claim_staff_post,
     mark_posted,
     pending_deliveries,
     record_delivery,
@@ -56,13 +57,15 @@ async def deliver_once(engine: Engine, senders: Mapping[str, Sender], staff: Sta
         sent += reached
     if staff is not None:
         for ticket in await asyncio.to_thread(unposted_to_staff, engine):
+            if not await asyncio.to_thread(claim_staff_post, engine, ticket.code):
+                continue  # another worker posts it
             try:
                 message_id = await staff.post_to_staff(texts.staff_group_ticket(ticket))
-            except Exception:  # the staff group is unreachable: posted on a later round
+            except Exception:  # the staff group is unreachable: released, posted on a later round
                 logger.warning("could not post %s to the staff group", ticket.code, exc_info=True)
+                await asyncio.to_thread(mark_posted, engine, ticket.code, None)
                 break
-            if message_id is not None:
-                await asyncio.to_thread(mark_posted, engine, ticket.code, message_id)
+            await asyncio.to_thread(mark_posted, engine, ticket.code, message_id)
     return sent
 
 

@@ -21,6 +21,7 @@ from knowledge.search import ANSWER, CLARIFY, NONE
 _CALLBACK = re.compile(r"^[A-Za-z0-9.:_-]{1,64}$")
 _NUMBER = re.compile(r"^\d{1,2}$")
 SMALLTALK_REPLIES = {"greeting": texts.GREETING, "thanks": texts.THANKS, "goodbye": texts.GOODBYE}
+HANDOFF_BUTTON = callback("h")  # "Hỏi cán bộ" and its "send as is" / "cancel" buttons
 TYPED_COMMANDS = {"/help": "help", "/linhvuc": "linhvuc", "/" + texts.TICKET_COMMAND: texts.TICKET_COMMAND}
 
 
@@ -44,6 +45,12 @@ class Dialog:
         if incoming.command is None and typed in TYPED_COMMANDS:
             # Channels without a command menu (Zalo, the terminal): the command typed as text.
             incoming = replace(incoming, text=None, command=TYPED_COMMANDS[typed])
+        pressed = incoming.button
+        if _NUMBER.match(typed) and 1 <= int(typed) <= len(conversation.numbered):
+            pressed = conversation.numbered[int(typed) - 1]
+        if incoming.command or (pressed is not None and not pressed.startswith(HANDOFF_BUTTON)):
+            # Doing anything else means the citizen moved on: the next text is not a question for staff.
+            conversation.awaiting = ""
         if incoming.command == "start":
             return open_link(catalog, incoming.payload, conversation)
         if incoming.command == "help":
@@ -61,7 +68,7 @@ class Dialog:
             if 1 <= number <= len(conversation.numbered):
                 return self._on_button(catalog, conversation.numbered[number - 1], conversation)
             if conversation.numbered:
-                return Reply((Message(texts.STALE_NUMBER.format(count=len(conversation.numbered))),))
+                return Reply((Message(texts.stale_number(len(conversation.numbered))),))
         start = typed_start(text)
         if start is not None:  # "/start p1_1-004873" or the bare code, typed from a QR landing page
             conversation.awaiting = ""

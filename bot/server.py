@@ -8,7 +8,6 @@ in every process.
 import asyncio
 import functools
 import logging
-import secrets
 import signal
 import socket
 import threading
@@ -33,9 +32,8 @@ logger = logging.getLogger(__name__)
 def build_web(app: App, channels: Sequence[Channel] = ()) -> ASGIApp:
     """The web application: chat, landing pages, admin and the channels' webhooks, behind the guards."""
     settings = app.settings
-    if settings.secret_key is None:
-        logger.warning("TTHC_SECRET_KEY is not set: staff must log in again after every restart")
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(32)
+    # Without TTHC_SECRET_KEY the workers share one made-up key (kept in the database): a login holds on all.
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else app.shared_secret("admin_cookie")
     https_only = bool(settings.public_url and settings.public_url.startswith("https://"))
     admin = setup_admin(app, secret, https_only)
     mounts = (admin, mount_probes(app), *(channel.mount for channel in channels))
@@ -132,6 +130,8 @@ async def serve(app: App, *, reuse_port: bool = False) -> None:
     senders = {channel.name: channel for channel in channels}
     staff = next((channel for channel in channels if getattr(channel, "staff_chat_id", None)), None)
     tasks.append(asyncio.create_task(delivery_loop(app.engine, senders, staff), name="delivery"))
+    for task in tasks:
+        task.add_done_callback(_report_stopped)
     # uvicorn raises the signal that stopped it again once it has stopped: absorb it, so the work below runs
     # (leases released, so another process takes the polling over at once; channels closed) instead of the
     # process dying on the spot. The stopping is bounded: a second signal is not needed.
@@ -141,6 +141,8 @@ async def serve(app: App, *, reuse_port: bool = False) -> None:
     finally:
         for task in tasks:
             task.cancel()
+        for task in tasks:
+            task.remove_done_callback(_report_stopped)
         done, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
@@ -149,6 +151,17 @@ async def serve(app: App, *, reuse_port: bool = False) -> None:
             logger.error("not stopped within %.0f s: %s", STOP_SECONDS, ", ".join(t.get_name() for t in pending))
         for sig, handler in absorbed.items():
             signal.signal(sig, handler)
+
+
+def _report_stopped(task: asyncio.Task) -> None:
+    """A background task that ends by itself is a fault (they run until the server stops): log it at once."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        logger.error("%s stopped with an error; restart tthc run", task.get_name(), exc_info=error)
+    else:
+        logger.error("%s stopped; restart tthc run", task.get_name())
 
 
 def _absorb_stop_signals() -> dict[int, Any]:

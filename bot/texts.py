@@ -75,6 +75,12 @@ BROWSE_PROCEDURES = "Các thủ tục lĩnh vực <b>{field}</b>:"
 MORE_BUTTON = "Xem thêm ▸"
 STALE_BUTTON = "Nút này đã cũ hoặc không còn dùng được. Bạn gõ lại câu hỏi giúp mình nhé."
 STALE_NUMBER = "Số này không có trong danh sách (chỉ có từ 1 đến {count}). Bạn gửi lại số khác hoặc gõ câu hỏi nhé."
+STALE_NUMBER_ONE = "Số này không có trong danh sách (chỉ có số 1). Bạn gửi 1 hoặc gõ câu hỏi nhé."
+
+
+def stale_number(count: int) -> str:
+    """A number beyond the list of choices."""
+    return STALE_NUMBER_ONE if count == 1 else STALE_NUMBER.format(count=count)
 BAD_PAYLOAD_NOTE = "(Mã QR hoặc đường dẫn bạn vừa mở không còn đúng; bạn cứ hỏi trực tiếp nhé.)"
 FEEDBACK_UP_BUTTON = "👍 Hữu ích"
 FEEDBACK_DOWN_BUTTON = "👎 Chưa đúng"
@@ -101,6 +107,7 @@ SUMMARY_LINE = 170  # characters of one summary line on a phone (about three lin
 SUMMARY_DOCUMENTS = 4
 OFFICE_FILE_HERE = "🏢 Nộp tại {name}"
 OFFICE_NOT_HERE = "🏢 Thủ tục này do <b>{agency}</b> tiếp nhận, không nộp tại {name}."
+OFFICE_NOT_HERE_NO_AGENCY = "🏢 Thủ tục này không nộp tại {name}: xem mục 📍 Nơi nộp."
 OFFICE_ONLINE = "🌐 Hoặc nộp trực tuyến: {online}"
 STAFF_ONLY = "Lệnh này chỉ dành cho cán bộ quản trị."
 RELOADED = "Đã nạp lại cơ sở tri thức: {count} thủ tục."
@@ -116,7 +123,7 @@ COMMANDS = {
     "start": "Bắt đầu trò chuyện",
     "help": "Cách dùng trợ lý",
     "linhvuc": "Xem thủ tục theo lĩnh vực",
-    "hoicanbo": "Hỏi cán bộ khi bot chưa trả lời được",
+    "hoicanbo": "Hỏi cán bộ khi trợ lý chưa trả lời được",
 }
 
 
@@ -283,8 +290,9 @@ def office_handles(office: OfficeInfo, info: ProcedureInfo) -> bool:
 def office_block(office: OfficeInfo, info: ProcedureInfo) -> str:
     """Where to file at the office the citizen scanned (or that this procedure is filed elsewhere)."""
     if not office_handles(office, info):
-        agency = info.agency or info.where_to_file
-        return OFFICE_NOT_HERE.format(agency=escape(agency), name=escape(office.name))
+        if not info.agency:
+            return OFFICE_NOT_HERE_NO_AGENCY.format(name=escape(office.name))
+        return OFFICE_NOT_HERE.format(agency=escape(info.agency), name=escape(office.name))
     lines = [f"<b>{OFFICE_FILE_HERE.format(name=escape(office.name))}</b>"]
     for label, value in (("Địa chỉ", office.address), ("Giờ làm việc", office.hours), ("Điện thoại", office.phone)):
         if value:
@@ -347,7 +355,7 @@ WEB = {
     "back": "← Trang hỏi đáp",
     "public_answers": "Câu hỏi cán bộ đã trả lời",
     "ask_staff": "✍️ Hỏi cán bộ",
-    "ask_staff_title": "Gửi câu hỏi cho cán bộ khi bot chưa trả lời được",
+    "ask_staff_title": "Gửi câu hỏi cho cán bộ khi trợ lý chưa trả lời được",
 }
 
 API_ERRORS = {
@@ -507,7 +515,7 @@ FIELD_LABELS = {
     "username": "Tên đăng nhập",
     "role": "Vai trò",
     "created_at": "Thời điểm",
-    "action": "Việc làm",
+    "action": "Thao tác",
     "target": "Đối tượng",
     "details": "Thay đổi",
 }
@@ -567,7 +575,7 @@ _RECORD_ERROR_WORDS = (
     (r"missing column '", "thiếu cột '"),
     (r"duplicate code", "trùng mã"),
     (r"more than ([\d,]+) procedures in one file; split it", r"quá \1 thủ tục trong một tệp; hãy chia nhỏ"),
-    (r"not UTF-8 text", "không phải chữ UTF-8"),
+    (r"not UTF-8 text", "không phải văn bản UTF-8"),
     (r"save the spreadsheet as CSV UTF-8", "lưu bảng tính dạng CSV UTF-8"),
     (r"not a readable \.xlsx workbook", "không đọc được tệp Excel .xlsx"),
     (r"a zip bomb\?", "tệp nén bất thường"),
@@ -578,7 +586,7 @@ _RECORD_ERROR_WORDS = (
     (r"more than (\d+) items", r"quá \1 mục"),
     (r"is not a procedure code like 1\.001193", "không phải mã thủ tục (ví dụ 1.001193)"),
     (r"must be one of", "phải là một trong"),
-    (r"expected text, got \w+", "cần là chữ"),
+    (r"expected text, got \w+", "phải là văn bản"),
     (r"expected a list, got \w+", "cần là danh sách, mỗi dòng một mục"),
     (r"must be a web link", "phải là đường dẫn web (https://...)"),
     (r"must be 1-40 of a-z 0-9 -", "chỉ gồm 1-40 ký tự a-z, 0-9 và dấu -"),
@@ -616,8 +624,8 @@ ASK_STAFF_CANCELLED = "Đã hủy, chưa gửi gì cho cán bộ. Bạn cứ h�
 ASK_STAFF_TOO_SHORT = "Câu hỏi ngắn quá, cán bộ khó trả lời. Bạn viết rõ hơn một chút giúp mình nhé."
 TICKET_OPENED = (
     "✅ Đã gửi câu hỏi cho cán bộ. Mã câu hỏi của bạn: <b>{code}</b>\n"
-    "Cán bộ trả lời trong giờ hành chính, {when}, ngay trong cuộc trò chuyện này. "
-    "Muốn xem tình trạng, bạn gửi mã <b>{code}</b>."
+    "Cán bộ sẽ trả lời {when} (giờ hành chính); câu trả lời gửi vào cuộc trò chuyện này. "
+    "Nếu chưa nhận được, bạn gửi mã <b>{code}</b> để xem tình trạng."
 )
 TICKET_ANSWER = "💬 <b>Cán bộ trả lời câu hỏi {code}</b>\n<i>Bạn hỏi: {question}</i>\n\n{answer}"
 TICKET_STATUS = {
@@ -626,6 +634,10 @@ TICKET_STATUS = {
     "closed": "Câu hỏi <b>{code}</b> đã đóng.",
 }
 TICKET_UNKNOWN = "Không tìm thấy câu hỏi có mã {code}. Bạn kiểm tra lại mã giúp mình nhé."
+TICKET_ANSWERED_ELSEWHERE = "Câu hỏi <b>{code}</b> đã được trả lời lúc {answered}, trong cuộc trò chuyện đã gửi nó."
+TICKET_TOO_MANY = (
+    "Bạn vừa gửi nhiều câu hỏi cho cán bộ; vui lòng chờ cán bộ trả lời các câu trước, khoảng 20 phút sau hãy gửi tiếp."
+)
 TICKET_COMMAND = "hoicanbo"
 STAFF_GROUP_TICKET = (
     "❓ <b>{code}</b> · {channel}{office}\n{question}{phone}\n"
@@ -637,7 +649,7 @@ WEB_TICKET_PAGE = {
     "title": "Câu hỏi gửi cán bộ",
     "asked": "Câu hỏi",
     "answer": "Cán bộ trả lời",
-    "waiting": "Cán bộ chưa trả lời. Câu hỏi được trả lời trong giờ hành chính, {when}.",
+    "waiting": "Cán bộ chưa trả lời; câu hỏi được trả lời {when} (giờ hành chính).",
     "not_found": "Không tìm thấy câu hỏi có mã này.",
     "public_title": "Hỏi đáp",
     "public_intro": "Câu hỏi của người dân đã được cán bộ trả lời công khai.",
@@ -671,9 +683,11 @@ def ticket_answer(code: str, question: str, answer: str) -> str:
     return TICKET_ANSWER.format(code=escape(code), question=escape(question[:300]), answer=escape(answer))
 
 
-def ticket_status(ticket) -> str:
-    """What a citizen sees when asking about a code."""
+def ticket_status(ticket, with_answer: bool = True) -> str:
+    """What a citizen sees when asking about a code (the answer itself only in the conversation that asked)."""
     template = TICKET_STATUS.get(ticket.status, TICKET_STATUS["open"])
+    if ticket.status == "answered" and not with_answer:
+        template = TICKET_ANSWERED_ELSEWHERE
     return template.format(
         code=escape(ticket.code),
         created=local_time(ticket.created_at),

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from bot.privacy import phone_in, without_contacts
+from bot.stores import Rate
 from knowledge.db import bump_knowledge_version
 from knowledge.models import Outbox, Ticket, utcnow
 
@@ -26,6 +27,8 @@ CODE_PATTERN = re.compile(r"\bHCB[\s-]*([" + CODE_ALPHABET + r"]{" + str(CODE_LE
 MAX_QUESTION = 2000
 MAX_ANSWER = 4000
 MAX_DELIVERY_ATTEMPTS = 5
+TICKET_OPEN_RATE = Rate(burst=3, per_second=1 / 1200)  # per conversation: a few at once, then one in 20 minutes
+TICKET_LOOKUP_RATE = Rate(burst=10, per_second=0.2)  # a citizen checks a code now and then; guessing is slow
 WEB = "web"
 STATUSES = ("open", "answered", "closed")
 
@@ -154,7 +157,7 @@ def claim_delivery(engine: Engine, code: str) -> bool:
         claimed = session.execute(
             update(Ticket)
             .where(Ticket.code == code, Ticket.delivery == "pending")
-            .values(delivery="sending", delivery_attempts=Ticket.delivery_attempts + 1)
+            .values(delivery="sending", delivery_attempts=Ticket.delivery_attempts + 1, delivery_claimed_at=utcnow())
         )
         session.commit()
         return claimed.rowcount == 1
@@ -194,7 +197,7 @@ def release_stale_sends(engine: Engine, older_than: timedelta = timedelta(minute
     with Session(engine, expire_on_commit=False) as session:
         session.execute(
             update(Ticket)
-            .where(Ticket.delivery == "sending", Ticket.answered_at < utcnow() - older_than)
+            .where(Ticket.delivery == "sending", Ticket.delivery_claimed_at < utcnow() - older_than)
             .values(delivery="pending")
         )
         session.commit()
@@ -223,6 +226,16 @@ def fetch_outbox(engine: Engine, session_key: str) -> list[tuple[str, Ticket | N
         return delivered
 
 
+def claim_staff_post(engine: Engine, code: str) -> bool:
+    """Take the posting of a new ticket to the staff group for this worker (it is posted once)."""
+    with Session(engine, expire_on_commit=False) as session:
+        claimed = session.execute(
+            update(Ticket).where(Ticket.code == code, Ticket.staff_message_id.is_(None)).values(staff_message_id=0)
+        )
+        session.commit()
+        return claimed.rowcount == 1
+
+
 def unposted_to_staff(engine: Engine, limit: int = 20) -> list[Ticket]:
     """Open tickets not yet posted to the staff group."""
     with Session(engine, expire_on_commit=False) as session:
@@ -236,8 +249,8 @@ def unposted_to_staff(engine: Engine, limit: int = 20) -> list[Ticket]:
         )
 
 
-def mark_posted(engine: Engine, code: str, message_id: int) -> None:
-    """Remember the staff group post of a ticket (a reply to it answers the ticket)."""
+def mark_posted(engine: Engine, code: str, message_id: int | None) -> None:
+    """Remember the staff group post of a ticket (a reply to it answers the ticket); None: not posted after all."""
     with Session(engine, expire_on_commit=False) as session:
         session.execute(update(Ticket).where(Ticket.code == code).values(staff_message_id=message_id))
         session.commit()

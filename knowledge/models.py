@@ -186,7 +186,7 @@ class ChannelToken(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     """A question a citizen handed to staff ("Hỏi cán bộ"), answered on the citizen's own channel."""
 
-    code: str = Field(primary_key=True, max_length=12)  # HCB-7K3Q: readable over the phone
+    code: str = Field(primary_key=True, max_length=12)  # HCB-7K3QP: readable over the phone
     status: str = Field(default="open", index=True, max_length=10)  # open | answered | closed
     created_at: datetime = Field(default_factory=utcnow, index=True)
     channel: str = Field(max_length=20)
@@ -204,6 +204,7 @@ class Ticket(SQLModel, table=True):
     procedure_code: str | None = None  # the procedure staff linked the answer to, if any
     delivery: str = Field(default="", max_length=12)  # "" | pending | delivered | failed | unreachable
     delivery_attempts: int = 0
+    delivery_claimed_at: datetime | None = None  # when a worker took the delivery (a stale claim is released)
     delivered_at: datetime | None = None
     delivery_error: str = ""
     staff_message_id: int | None = Field(default=None, index=True)  # its post in the staff Telegram group

@@ -43,6 +43,9 @@ class Assistant(Protocol):
     def stats_text(self, days: int = 1) -> str:
         """Staff statistics as a message."""
 
+    def shared_secret(self, name: str) -> str:
+        """A secret every worker of the service agrees on."""
+
 
 class Channel(Protocol):
     """A platform the server runs beside the web pages."""

@@ -408,12 +408,13 @@ class TelegramChannel:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 300.0)
         try:
-            await register_commands(application)
+            try:
+                await register_commands(application)
+            except (NetworkError, TimedOut) as error:  # only the command menu: the bot works without it
+                logger.warning("could not register the Telegram commands (%s)", error)
             await application.start()
             if self.webhook_url:
-                await application.bot.set_webhook(
-                    self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED
-                )
+                await self._set_webhook()
                 await asyncio.Event().wait()  # until cancelled
             else:
                 await self.exclusive(self.poll)
@@ -425,11 +426,26 @@ class TelegramChannel:
             await application.shutdown()
 
 
+    async def _set_webhook(self) -> None:
+        """Tell Telegram where to post updates, retrying with a growing pause while it is unreachable."""
+        delay = 5.0
+        while True:
+            try:
+                await self.application.bot.set_webhook(
+                    self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED
+                )
+                return
+            except (NetworkError, TimedOut) as error:
+                logger.error("could not set the Telegram webhook (%s); retrying in %.0f s", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
+
     async def poll(self) -> None:
         """Long polling until cancelled (the application is started; `exclusive` decides when this runs)."""
         updater = self.application.updater
         assert updater is not None
-        await updater.start_polling(allowed_updates=ALLOWED)
+        # bootstrap_retries=-1: if Telegram is unreachable when polling starts, keep trying (PTB gives up at once).
+        await updater.start_polling(allowed_updates=ALLOWED, bootstrap_retries=-1)
         try:
             await asyncio.Event().wait()
         finally:
@@ -454,6 +470,8 @@ def from_settings(assistant: Assistant) -> TelegramChannel | None:
         staff_chat_id=settings.staff_chat_id,
     )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    if settings.telegram_webhook_url and not secret:
+        secret = assistant.shared_secret("telegram_webhook")  # the same on every worker that may receive it
     return TelegramChannel(
         application,
         webhook_url=settings.telegram_webhook_url,

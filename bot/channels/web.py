@@ -31,8 +31,9 @@ from bot.channels import Assistant, Capabilities
 from bot.config import Settings
 from bot.conversation import Event, Incoming, Message, Reply, callback
 from bot.guards import read_body
+from bot.privacy import without_contacts
 from bot.stores import Rate, RateLimiter
-from bot.tickets import fetch_outbox, find_ticket
+from bot.tickets import TICKET_LOOKUP_RATE, fetch_outbox, find_ticket
 from knowledge.normalize import fold
 from qr.links import PayloadError, code_from_short, encode_payload, telegram_link
 
@@ -46,7 +47,7 @@ MAX_BODY_BYTES = 16 * 1024
 SESSION_RATE = Rate(burst=20, per_second=5.0)
 # A commune office or a school behind one address: 200 people asking every ten seconds is 20 a second.
 ADDRESS_RATE = Rate(burst=400, per_second=40.0)
-TICKET_LOOKUP_RATE = Rate(burst=10, per_second=0.2)  # a citizen checks a code now and then
+
 API_ERRORS = texts.API_ERRORS
 
 
@@ -214,6 +215,7 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
             request,
             "ticket.html",
             ticket=ticket,
+            question=without_contacts(ticket.question),  # the page opens with the code alone
             page_text=texts.WEB_TICKET_PAGE,
             status_text=texts.ticket_status(ticket),
             waiting=texts.WEB_TICKET_PAGE["waiting"].format(when=assistant.settings.ticket_hours),

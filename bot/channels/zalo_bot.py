@@ -292,6 +292,8 @@ class ZaloBotChannel:
         try:
             await self.deliver(user_id, reply)
         except ZaloBotError as error:
+            if error.transient:
+                raise  # Zalo is unreachable for now: the delivery is retried
             logger.warning("zalo_bot: could not deliver a message: %s", error)
             return False
         return True
@@ -368,6 +370,8 @@ def from_settings(assistant: Assistant) -> ZaloBotChannel | None:
     if not settings.zalo_bot_enabled or settings.zalo_bot_token is None:
         return None
     secret = settings.zalo_bot_webhook_secret.get_secret_value() if settings.zalo_bot_webhook_secret else None
+    if settings.zalo_bot_webhook_url and not secret:
+        secret = assistant.shared_secret("zalo_bot_webhook")  # the same on every worker that may receive it
     if secret and not 8 <= len(secret) <= 256:
         from bot.app import SetupError
 

@@ -259,7 +259,11 @@ def _seconds_left(pair: TokenPair) -> float:
 
 
 class OASendError(Exception):
-    """Zalo refused or did not take a message."""
+    """Zalo refused or did not take a message; `transient` when trying again later may work."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class ZaloOAChannel:
@@ -443,7 +447,9 @@ class ZaloOAChannel:
         try:
             async with self.background.serial(user_id):  # not between the parts of an answer being sent
                 return await self.deliver(user_id, render(reply, CAPABILITIES), keep_rest=True) > 0
-        except (OASendError, OATokenError) as error:
+        except OASendError as error:
+            if error.transient:
+                raise  # Zalo is unreachable for now: the delivery is retried
             logger.warning("zalo_oa: could not deliver a message: %s", error)
             return False
 
@@ -457,7 +463,7 @@ class ZaloOAChannel:
                     f"{self.api_url}/v3.0/oa/message/cs", json=body, headers={"access_token": token}
                 )
             except httpx.HTTPError as error:
-                raise OASendError(f"Zalo OA API unreachable ({type(error).__name__})") from None
+                raise OASendError(f"Zalo OA API unreachable ({type(error).__name__})", transient=True) from None
             try:
                 data = response.json()
             except ValueError:
@@ -470,7 +476,10 @@ class ZaloOAChannel:
                 token = await self.tokens.access_token(stale=token)
                 continue
             detail = str(data.get("message") or response.reason_phrase)[:120]
-            raise OASendError(f"Zalo OA API refused a message: {error_code} {detail} (HTTP {response.status_code})")
+            raise OASendError(
+                f"Zalo OA API refused a message: {error_code} {detail} (HTTP {response.status_code})",
+                transient=response.status_code >= 500 or response.status_code == 429,
+            )
 
     # -- background work --------------------------------------------------------------------------------
 

@@ -281,3 +281,13 @@ def test_a_procedure_with_no_online_filing_never_offers_it(index):
         for facet in ("where", "online"):
             html = talk.handle(Incoming("test", "u", button=f"1:f:{code}:{facet}")).messages[0].html
             assert "Hoặc nộp trực tuyến" not in html, (code, facet)
+
+
+def test_doing_something_else_after_asking_for_staff_does_not_send_the_next_question_to_them(dialog):
+    say(dialog, "/hoicanbo")
+    press(dialog, "1:b")  # browses the fields instead
+    reply = say(dialog, "làm giấy khai sinh cần gì")
+    assert reply.open_ticket is None and "1.001193" in reply.messages[0].html
+    say(dialog, "/hoicanbo")
+    assert say(dialog, "cảm ơn").open_ticket is None  # too short: asked again, still waiting
+    assert say(dialog, "nhà tôi bị hàng xóm lấn đất thì làm sao").open_ticket is not None

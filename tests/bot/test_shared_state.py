@@ -6,11 +6,14 @@ import threading
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from bot.accounts import create_user
 from bot.app import build_app
 from bot.conversation import Incoming
 from bot.leases import acquire, current_holder, release, while_holding
+from bot.server import build_web
 from bot.shared_state import (
     BUCKETS,
     STATE,
@@ -112,6 +115,29 @@ def test_a_conversation_survives_a_restart_and_is_shared_by_workers(database_url
     assert "1.001193" in first.respond(Incoming("web", "citizen-1", text="làm giấy khai sinh cần gì")).messages[0].html
     follow_up = second.respond(Incoming("web", "citizen-1", text="còn lệ phí thì sao?")).messages[0].html
     assert "1.001193" in follow_up and "Phí, lệ phí" in follow_up
+    first.engine.dispose()
+    second.engine.dispose()
+
+
+def test_a_staff_login_on_one_worker_is_valid_on_the_others_without_a_configured_key(database_url, monkeypatch):
+    monkeypatch.delenv("TTHC_SECRET_KEY", raising=False)
+    first, second = build_app(), build_app()
+    create_user(first.engine, "canbo", "mật-khẩu-đủ-dài-123", "admin")
+    with (
+        TestClient(build_web(first), base_url="http://testserver") as one,
+        TestClient(build_web(second), base_url="http://testserver") as other,
+    ):
+        signed_in = one.post(
+            "/admin/login",
+            data={"username": "canbo", "password": "mật-khẩu-đủ-dài-123"},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code in (302, 303)
+        assert other.get("/admin/procedure/list", follow_redirects=False).status_code != 200  # not signed in there
+        other.cookies.update(one.cookies)
+        assert other.get("/admin/procedure/list", follow_redirects=False).status_code == 200
+    assert build_app().shared_secret("admin_cookie") == first.shared_secret("admin_cookie")
     first.engine.dispose()
     second.engine.dispose()
 

@@ -87,7 +87,21 @@ def test_the_whole_loop_on_the_web(site, capsys, monkeypatch):
     assert page.status_code == 200 and "Anh báo Công an xã nơi cư trú." in html.unescape(page.text)
     assert "0912345678" not in page.text
     asked = chat(client, text=f"cho hỏi mã {code} sao rồi")
-    assert "đã được trả lời" in asked[0]["text"]
+    assert "đã được trả lời" in asked[0]["text"] and "Công an xã nơi cư trú" in asked[0]["text"]
+    stranger = client.post("/api/chat", json={"session_id": "someone-else-01", "text": f"mã {code}"}).json()
+    assert "đã được trả lời" in stranger["messages"][0]["text"]
+    assert "Công an xã" not in stranger["messages"][0]["text"]  # the answer stays in the asker's conversation
+
+
+def test_a_conversation_cannot_flood_the_staff_with_tickets(site):
+    client, app = site
+    codes = set()
+    for number in range(4):
+        chat(client, button="1:h")
+        last = chat(client, text=f"{OUT_OF_SCOPE} lần {number}")[-1]["text"]
+        codes.update(CODE.findall(last))
+    assert len(codes) == 3 and "chờ cán bộ trả lời" in last
+    assert all(find_ticket(app.engine, code) for code in codes)
 
 
 def test_the_question_already_typed_can_be_sent_as_is(site):

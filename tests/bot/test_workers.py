@@ -114,12 +114,6 @@ def bot_api():
     server.server_close()
 
 
-
-
-
-
-
-
 class Server:
     """One `tthc run` process (with its arguments) on its own port."""
 
