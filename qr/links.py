@@ -18,6 +18,7 @@ MAX_PAYLOAD = 64  # https://core.telegram.org/bots/features#deep-linking
 PAYLOAD_ALPHABET = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 PLAIN_CODE = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*$")
+NATIONAL_CODE = re.compile(r"^\d\.\d{6}$")  # 1.001193: typed as its seven digits
 
 
 class PayloadError(ValueError):
@@ -94,7 +95,12 @@ def telegram_link(bot_username: str, payload: str) -> str:
 def short_path(code: str) -> str:
     """The path people type from a poster when they cannot scan: /q/1001193 for procedure 1.001193 (digits
     only: no dot to miss on a phone keyboard); other codes keep their deep-link form."""
-    return "/q/" + (code.replace(".", "") if PLAIN_CODE.match(code) else _encode_code(code))
+    if NATIONAL_CODE.match(code):
+        return "/q/" + code.replace(".", "")
+    encoded = _encode_code(code)
+    if code_from_short(encoded) != code:  # seven digits alone would read as a national code
+        encoded = "-" + base64.b32encode(code.encode("utf-8")).decode("ascii").rstrip("=")
+    return "/q/" + encoded
 
 
 def code_from_short(text: str) -> str | None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.helpers import create_deep_linked_url
 
-from qr.links import DeepLink, PayloadError, decode_payload, encode_payload, telegram_link
+from qr.links import DeepLink, PayloadError, code_from_short, decode_payload, encode_payload, short_path, telegram_link
 
 CODES = st.from_regex(r"[0-9A-Za-z][0-9A-Za-z._-]{0,18}", fullmatch=True)
 SLUGS = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
@@ -36,6 +36,12 @@ def test_garbage_payloads_decode_to_none_or_a_valid_link(text):
 
 def test_national_codes_stay_readable():
     assert encode_payload("1.001193") == "p1_1-001193"
+    assert short_path("1.001193") == "/q/1001193"
+
+
+@given(code=CODES | st.from_regex(r"\d\.?\d{6}", fullmatch=True))
+def test_the_short_path_on_a_poster_opens_the_same_procedure(code):
+    assert code_from_short(short_path(code).removeprefix("/q/")) == code
 
 
 def test_too_long_or_bad_slug_is_refused():
