@@ -99,12 +99,17 @@ def find_ticket(engine: Engine, code: str) -> Ticket | None:
         return session.get(Ticket, canonical)
 
 
-def list_tickets(engine: Engine, status: str | None = None, limit: int = 500) -> list[Ticket]:
-    """Tickets, oldest first (open ones are worked through in order)."""
+def list_tickets(
+    engine: Engine, status: str | None = None, limit: int = 500, deliveries: tuple[str, ...] = ()
+) -> list[Ticket]:
+    """Tickets, oldest first (open ones are worked through in order); only those whose delivery is one of
+    `deliveries` when given."""
     with Session(engine, expire_on_commit=False) as session:
         query = select(Ticket).order_by(Ticket.created_at)
         if status:
             query = query.where(Ticket.status == status)
+        if deliveries:
+            query = query.where(Ticket.delivery.in_(deliveries))  # type: ignore[union-attr]
         return list(session.exec(query.limit(limit)).all())
 
 

@@ -1,6 +1,8 @@
 """Câu hỏi của người dân: questions handed to staff, oldest first, answered from here (or from the staff
 Telegram group); each answer is delivered on the citizen's own channel."""
 
+from functools import partial
+
 from sqladmin import BaseView, expose
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -41,8 +43,9 @@ class TicketsView(BaseView):
     async def tickets(self, request: Request) -> Response:
         target = self.app.settings.ticket_target_days
         levels = await run_in_threadpool(service_levels, self.app.engine, target)
-        recent = await run_in_threadpool(list_tickets, self.app.engine, None, 2000)
-        problems = [ticket for ticket in recent if ticket.delivery in ("failed", "unreachable")]
+        problems = await run_in_threadpool(
+            partial(list_tickets, self.app.engine, limit=500, deliveries=("failed", "unreachable"))
+        )
         return await self.templates.TemplateResponse(
             request,
             "admin/tickets.html",

@@ -249,6 +249,16 @@ async def test_an_answer_to_a_citizen_who_blocked_the_bot_is_shown_to_staff(tele
     assert main(["tickets", "answer", code, "--text-stdin"]) == 0
     await deliver_once(app.engine, {"telegram": channel})
     assert find_ticket(app.engine, code).delivery == "unreachable"
+    create_user(app.engine, "canbo", PASSWORD, "admin")
+    with TestClient(build_web(app), base_url="http://testserver") as client:
+        client.post(
+            "/admin/login",
+            data={"username": "canbo", "password": PASSWORD},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        listing = html.unescape(client.get("/admin/tickets").text)
+    assert code in listing and "chưa gửi được: gọi điện" in listing
 
 
 async def test_the_ask_staff_button_on_telegram(telegram):
