@@ -8,7 +8,6 @@ import logging
 import secrets
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -195,7 +194,7 @@ class App:
 
     def stats_text(self, days: int = 1) -> str:
         """Staff statistics since the start of today (or of the last `days` days), as a message."""
-        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+        start = texts.local_days_start(days)
         stats = query_stats(self.engine, start)
         titles = {info.code: info.title for info in self.index.procedures}
         opens = [

@@ -664,13 +664,24 @@ SIMILAR_ANSWER_BUTTON = "💬 Xem câu trả lời"
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time
 
 
-def local_time(moment: datetime | None) -> str:
+def local_time(moment: datetime | None, layout: str = "%H:%M %d/%m/%Y") -> str:
     """A stored UTC time as Vietnamese read it (giờ Việt Nam)."""
     if moment is None:
         return "?"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+    return moment.astimezone(VIETNAM).strftime(layout)
+
+
+def local_date(moment: datetime) -> str:
+    """The day (YYYY-MM-DD) a stored UTC time falls on in Vietnam."""
+    return local_time(moment, "%Y-%m-%d")
+
+
+def local_days_start(days: int = 1) -> datetime:
+    """The moment (UTC) the last `days` days began in Vietnam: midnight of today, Vietnam time, for 1."""
+    midnight = datetime.now(VIETNAM).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - timedelta(days=days - 1)).astimezone(UTC)
 
 
 def ticket_opened(code: str, when: str) -> str:

@@ -4,7 +4,7 @@ import csv
 import html
 import io
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqladmin import BaseView, expose
 from sqlalchemy import Engine
@@ -21,19 +21,19 @@ from knowledge.models import Feedback, QueryLog
 
 def dashboard_data(engine: Engine, days: int = 14) -> dict:
     """Questions per day by channel, decision shares, top procedures, QR opens by office, feedback."""
-    since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+    since = texts.local_days_start(days)
     with Session(engine) as session:
         logs = session.exec(select(QueryLog).where(QueryLog.created_at >= since)).all()
         feedback = session.exec(
             select(Feedback.helpful, func.count()).where(Feedback.created_at >= since).group_by(Feedback.helpful)
         ).all()
-    day_list = [(since + timedelta(days=offset)).date().isoformat() for offset in range(days)]
+    day_list = [texts.local_date(since + timedelta(days=offset)) for offset in range(days)]
     per_day: dict[str, Counter[str]] = {day: Counter() for day in day_list}
     decisions: Counter[str] = Counter()
     top: Counter[str] = Counter()
     visitors: dict[str, set[str]] = {}
     for log in logs:
-        day = log.created_at.date().isoformat()
+        day = texts.local_date(log.created_at)
         if log.kind == "question":
             per_day.setdefault(day, Counter())[log.channel] += 1
             decisions[log.decision] += 1

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot import texts
 from bot.admin.inbox import inbox_groups
 from bot.admin.views import audit_details, audit_target
 from knowledge.models import AuditLog
@@ -19,7 +20,7 @@ def home_summary(engine: Engine) -> dict:
         changes = session.exec(select(AuditLog).order_by(AuditLog.created_at.desc()).limit(5)).all()
         recent = [
             {
-                "when": entry.created_at.strftime("%d/%m/%Y %H:%M"),
+                "when": texts.local_time(entry.created_at, "%d/%m/%Y %H:%M"),
                 "who": entry.username,
                 "action": entry.action,
                 "target": audit_target(entry),

@@ -281,7 +281,7 @@ class AuditAdmin(ModelPage, model=AuditLog):
         AuditLog.action: lambda model, _: texts.AUDIT_ACTIONS.get(model.action, model.action),
         AuditLog.target: audit_target,
         AuditLog.details: audit_details,
-        AuditLog.created_at: lambda model, _: model.created_at.strftime("%d/%m/%Y %H:%M"),
+        AuditLog.created_at: lambda model, _: texts.local_time(model.created_at, "%d/%m/%Y %H:%M"),
     }
     column_formatters_detail = column_formatters
     column_default_sort = [(AuditLog.created_at, True)]

@@ -4,6 +4,7 @@ import json
 import sys
 
 from bot.cli.common import EXIT_OK, CommandError, Context, out
+from bot.texts import local_time
 from bot.tickets import STATUSES, TicketError, answer_ticket, list_tickets
 
 
@@ -45,7 +46,7 @@ def tickets_command(context: Context) -> int:
             out(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
             for ticket in tickets:
-                when = ticket.created_at.strftime("%Y-%m-%d %H:%M")
+                when = local_time(ticket.created_at, "%Y-%m-%d %H:%M")  # Vietnam time, as staff read it
                 out(f"{ticket.code}  {ticket.status:<8} {ticket.channel:<9} {when}  {ticket.question[:80]}")
             if not tickets:
                 out("(no tickets)")

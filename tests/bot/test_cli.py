@@ -236,3 +236,30 @@ def test_db_upgrade_on_a_current_database_says_so(database_url, capsys):
     run(capsys, "office", "list")  # creates the database
     code, out, _ = run(capsys, "db", "upgrade")
     assert code == 0 and "is current" in out
+
+
+def test_today_starts_at_midnight_in_vietnam(database_url, capsys):
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from bot.admin.dashboard import dashboard_data
+    from bot.app import build_app
+    from bot.texts import VIETNAM, local_days_start
+    from knowledge.models import QueryLog
+
+    app = build_app()
+    midnight = local_days_start(1)  # 17:00 UTC the day before
+    assert midnight.astimezone(VIETNAM).hour == 0
+    with Session(app.engine) as session:
+        session.add(QueryLog(created_at=midnight + timedelta(minutes=1), text="hom nay", asked="hôm nay"))
+        session.add(QueryLog(created_at=midnight - timedelta(minutes=1), text="hom qua", asked="hôm qua"))
+        session.commit()
+    out = run(capsys, "stats", "--days", "1")[1]
+    assert "Câu hỏi: 1" in out and "hom qua" not in out
+    per_day = dashboard_data(app.engine, days=2)["per_day"]
+    today = midnight.astimezone(VIETNAM).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    today = today.isoformat()
+    assert sum(per_day[today].values()) == 1 and sum(per_day[yesterday].values()) == 1
+    app.engine.dispose()
