@@ -42,7 +42,9 @@ class StaffAuth(AuthenticationBackend):
         # Counted before the password is checked, atomically: a hundred parallel guesses cannot all be tried.
         if not self.throttle.attempt(keys):
             logger.warning("admin login locked for %r from %s", username, address)
-            return await self._refused(request, texts.ADMIN["login_locked"].format(minutes=PER_ADDRESS.window // 60))
+            # Which lock refused is not told apart: the longest wait is the one that is surely over.
+            minutes = int(max(lockout.window for _, lockout in keys) // 60)
+            return await self._refused(request, texts.ADMIN["login_locked"].format(minutes=minutes))
         user = await run_in_threadpool(authenticate, self.engine, username, password)
         if user is None:
             return await self._refused(request, texts.ADMIN["login_failed"])
