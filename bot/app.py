@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 KNOWLEDGE_CHECK_SECONDS = 2.0  # how stale a worker's index may be after another process changed the data
 SECRET_TTL_SECONDS = 10 * 365 * 24 * 3600.0  # shared secrets outlive any deployment
+CONVERSATION_LOCKS = 256  # striped: bounded memory, and two chats rarely wait for each other
 
 
 class SetupError(Exception):
@@ -78,6 +79,7 @@ class App:
         self._built_version = -1
         self._checked_at = 0.0
         self._reload_lock = threading.Lock()
+        self._conversation_locks = [threading.Lock() for _ in range(CONVERSATION_LOCKS)]
 
     # -- the knowledge base, built on first use ----------------------------------------------------------
 
@@ -142,10 +144,13 @@ class App:
         asked for is opened (or looked up) here, where the database is."""
         started = time.perf_counter()
         key = incoming.conversation_key
-        conversation = self.conversations.load(key) or Conversation()
-        reply = self.dialog.handle(incoming, conversation)
-        conversation.touched = time.time()
-        self.conversations.save(key, conversation)
+        # Two updates of one chat handled at once (PTB's concurrent updates, a double tap) would each load the
+        # same conversation and one save would lose the other's turn: one chat's turns run one at a time.
+        with self._conversation_locks[hash(key) % CONVERSATION_LOCKS]:
+            conversation = self.conversations.load(key) or Conversation()
+            reply = self.dialog.handle(incoming, conversation)
+            conversation.touched = time.time()
+            self.conversations.save(key, conversation)
         if reply.open_ticket is not None or reply.ticket_lookup is not None:
             reply = self._tickets(incoming, reply)
         observe_reply(incoming, reply, time.perf_counter() - started)

@@ -119,6 +119,24 @@ def test_a_conversation_survives_a_restart_and_is_shared_by_workers(database_url
     second.engine.dispose()
 
 
+def test_messages_of_one_chat_arriving_together_all_stay_in_its_history(database_url):
+    app = build_app()
+    questions = ["làm giấy khai sinh cần gì", "đăng ký kết hôn ở đâu", "cấp lại căn cước mất bao lâu"]
+    pending = iter(questions)
+    lock = threading.Lock()
+
+    def ask() -> None:
+        with lock:
+            question = next(pending)
+        app.respond(Incoming("telegram", "citizen-7", text=question))
+
+    together(len(questions), ask)
+    conversation = app.conversations.load(Incoming("telegram", "citizen-7", text="").conversation_key)
+    said = [line["text"] for line in conversation.history if line["who"] == "citizen"]
+    assert sorted(said) == sorted(questions)  # no turn lost to another's save
+    app.engine.dispose()
+
+
 def test_a_staff_login_on_one_worker_is_valid_on_the_others_without_a_configured_key(database_url, monkeypatch):
     monkeypatch.delenv("TTHC_SECRET_KEY", raising=False)
     first, second = build_app(), build_app()
