@@ -98,7 +98,7 @@ class _Kind:
 
 
 _PROCEDURES = _Kind("a procedure or a list of procedures", "procedures", DATA_KEYS, REQUIRED_KEYS, True)
-_OFFICES = _Kind("an office or a list of offices", "offices", OFFICE_KEYS, ("slug", "name"), False)
+_OFFICES = _Kind("an office or a list of offices", "offices", OFFICE_KEYS, ("slug", "name"), True)
 
 # Raw records, each with where it is ("kb.csv, row 4"), read lazily.
 _Records = Generator[tuple[object, str], None, None]
@@ -965,7 +965,8 @@ def export_offices(offices: list[OfficeInfo], target: str) -> None:
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, fieldnames=OFFICE_KEYS, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            writer.writerow({key: _guard(value) if isinstance(value, str) else value for key, value in row.items()})
         text = "\ufeff" + buffer.getvalue()
     else:
         raise ImportFileError(f"{target}: unknown export format '{fmt}' (use .yaml, .json or .csv)")

@@ -189,7 +189,11 @@ def create_web_app(assistant: Assistant, *, rate_limiter: RateLimiter, mounts: t
 
         def respond_and_record() -> Reply:
             reply = assistant.respond(incoming)
-            assistant.record(incoming, reply)
+            events = reply.events
+            if incoming.command == "start":
+                # The landing page the QR code opened counted the scan; its "Hỏi thêm" link is the same visit.
+                events = tuple(event for event in events if event.kind != "deeplink")
+            assistant.record(incoming, Reply(reply.messages, events))
             return reply
 
         return JSONResponse(reply_json(await run_in_threadpool(respond_and_record)))

@@ -1,5 +1,6 @@
 """The `tthc` command line contract: outputs and exit codes."""
 
+import csv
 import io
 import json
 
@@ -208,6 +209,20 @@ def test_offices_are_added_listed_exported_imported_and_removed(database_url, ca
     assert code == 0 and "added 1" in out
     code, _, err = run(capsys, "office", "remove", "xa-khong-co")
     assert code == 1 and "xa-khong-co" in err
+
+
+def test_offices_exported_to_a_spreadsheet_run_no_formulas_and_come_back_unchanged(database_url, capsys, tmp_path):
+    notes = "=HYPERLINK(\"http://evil.example\";\"bấm\")"
+    added = run(capsys, "office", "add", "xa-b", "--name", "Xã B", "--phone", "+84 262 111 222", "--notes", notes)
+    assert added[0] == 0
+    target = tmp_path / "offices.csv"
+    assert run(capsys, "office", "export", str(target))[0] == 0
+    cells = [cell for row in csv.reader(io.StringIO(target.read_text(encoding="utf-8-sig"))) for cell in row]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    before = run(capsys, "office", "list")[1]
+    assert run(capsys, "office", "remove", "xa-b")[0] == 0
+    assert run(capsys, "office", "import", str(target))[0] == 0
+    assert run(capsys, "office", "list")[1] == before and "+84 262 111 222" in before
 
 
 def test_lint_exits_1_when_it_finds_problems(database_url, capsys, tmp_path):

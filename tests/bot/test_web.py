@@ -138,9 +138,12 @@ def test_procedure_landing_page_shows_everything_and_counts_the_open(site):
         "https://t.me/tthc_xa_bot?start=p1_1-004873",
     ):
         assert part in page.text
+    assert 'href="/?p=1.004873"' in page.text  # "ask more" opens the chat on this procedure
+    opened = chat(client, start="p1_1-004873").json()["messages"]  # what that chat page sends first
+    assert "1.004873" in opened[0]["text"]
     with Session(app.engine) as session:
         opens = session.exec(select(QueryLog).where(QueryLog.kind == "deeplink")).all()
-    assert [log.top_code for log in opens] == ["1.004873"]
+    assert [log.top_code for log in opens] == ["1.004873"]  # one scan, one open
 
 
 def test_unknown_landing_pages_are_404(site):
