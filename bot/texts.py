@@ -655,7 +655,6 @@ WEB_TICKET_PAGE = {
     "public_intro": "Câu hỏi của người dân đã được cán bộ trả lời công khai.",
     "public_search": "Tìm câu hỏi",
     "public_empty": "Chưa có câu hỏi nào được công khai.",
-    "menu": "✍️ Hỏi cán bộ",
 }
 SIMILAR_ANSWER_NOTE = "Cán bộ đã trả lời một câu hỏi giống vậy:"
 SIMILAR_ANSWER_BUTTON = "💬 Xem câu trả lời"

@@ -520,10 +520,6 @@ def _json_records(path: Path, label: str, deadline: _Deadline, kind: _Kind) -> _
     yield from _JsonReader(text, label, deadline).records(kind)
 
 
-def read_json(path: Path) -> ReadResult:
-    """Procedures from a JSON file (one object, or a list, as `tthc export --format json` writes)."""
-    return _read_staff(path, "json", str(path), MAX_STAFF_FILE_BYTES, MAX_SECONDS)
-
 
 def read_bundled(directory: Path) -> list[ProcedureInfo]:
     """The bundled knowledge base: one YAML file per procedure."""
@@ -635,10 +631,6 @@ def _csv_rows(path: Path, label: str) -> Generator[tuple[int, Sequence[object]],
                 return
             yield number, cells
 
-
-def read_csv(path: Path) -> ReadResult:
-    """Procedures from a staff CSV: one row per procedure, list values one per line inside the cell."""
-    return _read_staff(path, "csv", str(path), MAX_STAFF_FILE_BYTES, MAX_SECONDS)
 
 
 _NAME = rb"(?:[A-Za-z_][\w.-]*:)?"  # an XML namespace prefix
@@ -794,10 +786,6 @@ def _xlsx_rows(path: Path, label: str, deadline: _Deadline) -> Generator[tuple[i
         workbook.close()
         handle.close()
 
-
-def read_xlsx(path: Path) -> ReadResult:
-    """Procedures from the first sheet of a staff XLSX workbook, same columns as the CSV."""
-    return _read_staff(path, "xlsx", str(path), MAX_STAFF_FILE_BYTES, MAX_SECONDS)
 
 
 # --- national records and the entry points --------------------------------------------------------------------------

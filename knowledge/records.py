@@ -92,7 +92,6 @@ def _is_list(field: dataclasses.Field) -> bool:
 DATA_FIELDS = tuple(field for field in dataclasses.fields(ProcedureInfo) if field.metadata.get("data", True))
 DATA_KEYS = tuple(field.name for field in DATA_FIELDS)
 LIST_KEYS = frozenset(field.name for field in DATA_FIELDS if _is_list(field))
-TEXT_KEYS = tuple(key for key in DATA_KEYS if key not in LIST_KEYS)
 REQUIRED_KEYS = ("code", "name")
 REQUIRED_FOR_COMPLETE = tuple(field.name for field in DATA_FIELDS if not field.metadata.get("optional"))
 

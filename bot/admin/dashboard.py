@@ -72,7 +72,6 @@ COLOURS = ("#b3261e", "#1e6bb3", "#2e7d32", "#8e44ad", "#f39c12")
 
 def bar_chart_svg(data: dict) -> str:
     """Questions per day, stacked by channel, with a legend, as an inline SVG (rendered on the server)."""
-    colours = COLOURS
     width, height, left, bottom = 640, 200, 30, 50
     days = data["days"]
     peak = max([sum(data["per_day"][day].values()) for day in days] + [1])
@@ -90,7 +89,7 @@ def bar_chart_svg(data: dict) -> str:
             if value:
                 parts.append(
                     f'<rect x="{left + index * bar + 2:.1f}" y="{y:.1f}" width="{bar - 4:.1f}" '
-                    f'height="{size:.1f}" fill="{colours[number % len(colours)]}">'
+                    f'height="{size:.1f}" fill="{COLOURS[number % len(COLOURS)]}">'
                     f"<title>{day} {channel}: {value}</title></rect>"
                 )
         parts.append(
@@ -101,7 +100,7 @@ def bar_chart_svg(data: dict) -> str:
         x = left + number * 120
         label = html.escape(CHANNEL_LABELS.get(channel, channel))
         parts.append(
-            f'<rect x="{x}" y="{height + 32}" width="10" height="10" fill="{colours[number % len(colours)]}"/>'
+            f'<rect x="{x}" y="{height + 32}" width="10" height="10" fill="{COLOURS[number % len(COLOURS)]}"/>'
             f'<text x="{x + 14}" y="{height + 41}" font-size="11">{label}</text>'
         )
     parts.append(f'<text x="0" y="12" font-size="10">{peak}</text></svg>')

@@ -22,7 +22,6 @@ def home_summary(engine: Engine) -> dict:
             {
                 "when": texts.local_time(entry.created_at, "%d/%m/%Y %H:%M"),
                 "who": entry.username,
-                "action": entry.action,
                 "target": audit_target(entry),
                 "details": audit_details(entry),
             }

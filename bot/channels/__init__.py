@@ -72,6 +72,11 @@ class Capabilities:
     max_buttons: int | None  # buttons per message; None: no limit; 0: no buttons, numbered choices instead
 
 
+def utf16_length(text: str) -> int:
+    """Length as Telegram and Zalo count it: UTF-16 code units (an emoji counts 2), never less than code points."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def configured_channels(assistant: Assistant) -> list[Channel]:
     """The channels the settings enable (the web pages always run; they are the server itself)."""
     from bot.channels import telegram, zalo_bot, zalo_oa

@@ -10,7 +10,7 @@ word boundaries, in reading order: the answer leads with what was asked, so the 
 from dataclasses import dataclass
 
 from bot import texts
-from bot.channels import Capabilities
+from bot.channels import Capabilities, utf16_length
 from bot.conversation import Button, Reply
 
 ZALO_MAX_TEXT = 2000  # Zalo Bot sendMessage; assumed for OA messages too (platforms.md §2B.3)
@@ -24,16 +24,11 @@ class PlainMessage:
     buttons: tuple[Button, ...] = ()
 
 
-def size(text: str) -> int:
-    """Length as the stricter count: UTF-16 code units (an emoji counts 2), never less than code points."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _hard_cut(text: str, limit: int) -> list[str]:
     """A run without any separator, cut where it reaches the limit."""
     parts, current, current_size = [], [], 0
     for char in text:
-        width = size(char)
+        width = utf16_length(char)
         if current_size + width > limit:
             parts.append("".join(current))
             current, current_size = [], 0
@@ -45,7 +40,7 @@ def _hard_cut(text: str, limit: int) -> list[str]:
 
 
 def _split(text: str, limit: int, separators: tuple[str, ...]) -> list[str]:
-    if size(text) <= limit:
+    if utf16_length(text) <= limit:
         return [text]
     if not separators:
         return _hard_cut(text, limit)
@@ -55,7 +50,7 @@ def _split(text: str, limit: int, separators: tuple[str, ...]) -> list[str]:
     for piece in text.split(separator):
         for sub in _split(piece, limit, finer):
             candidate = f"{current}{separator}{sub}" if current else sub
-            if size(candidate) <= limit:
+            if utf16_length(candidate) <= limit:
                 current = candidate
             else:
                 if current:

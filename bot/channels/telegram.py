@@ -39,7 +39,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import texts
-from bot.channels import Assistant, Capabilities
+from bot.channels import Assistant, Capabilities, utf16_length
 from bot.conversation import Button, Incoming, Message, Reply
 from bot.tickets import TicketError, answer_ticket, ticket_for_staff_post
 
@@ -57,17 +57,12 @@ ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
 _TAG = texts.TAG_PATTERN
 
 
-def _utf16_length(text: str) -> int:
-    # Telegram measures message length in UTF-16 code units.
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split a message on line boundaries so each part fits; our tags never span lines."""
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while _utf16_length(line) > limit:  # one enormous line: cut at a space, as plain text
+        while utf16_length(line) > limit:  # one enormous line: cut at a space, as plain text
             plain = html.escape(html.unescape(_TAG.sub("", line)), quote=False)
             cut = plain.rfind(" ", 0, limit - 1)
             cut = cut if cut > 0 else limit - 1
@@ -79,7 +74,7 @@ def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
             parts.append(plain[:cut])
             line = plain[cut:].lstrip()
         candidate = f"{current}\n{line}" if current else line
-        if _utf16_length(candidate) > limit:
+        if utf16_length(candidate) > limit:
             parts.append(current)
             current = line
         else:

@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import texts
-from bot.channels import Assistant, Capabilities
-from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, render, size
+from bot.channels import Assistant, Capabilities, utf16_length
+from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, render
 from bot.channels.zalo_bot import Background
 from bot.conversation import Button, Incoming, Message, Reply
 from bot.guards import read_body
@@ -421,7 +421,7 @@ class ZaloOAChannel:
             last = now[-1]
             noted = f"{last.text}\n\n{texts.ZALO_MORE_NOTE}"
             more = Button(texts.ZALO_MORE_BUTTON, texts.ZALO_MORE_COMMAND)
-            if size(noted) <= ZALO_MAX_TEXT:
+            if utf16_length(noted) <= ZALO_MAX_TEXT:
                 buttons = (*last.buttons, more) if len(last.buttons) < (CAPABILITIES.max_buttons or 0) else last.buttons
                 now[-1] = PlainMessage(noted, buttons)
             else:
@@ -572,10 +572,9 @@ def from_settings(assistant: Assistant) -> ZaloOAChannel | None:
         return None
     assert settings.zalo_oa_app_id and settings.zalo_oa_app_secret and settings.zalo_oa_secret_key
     assert settings.zalo_oa_refresh_token is not None
-    app = assistant
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     tokens = OATokens(
-        TokenStore(app.engine),
+        TokenStore(assistant.engine),
         http,
         oauth_url=settings.zalo_oa_oauth_url,
         app_id=settings.zalo_oa_app_id.strip(),
@@ -583,7 +582,7 @@ def from_settings(assistant: Assistant) -> ZaloOAChannel | None:
         first_refresh_token=settings.zalo_oa_refresh_token.get_secret_value().strip(),
     )
     return ZaloOAChannel(
-        app,
+        assistant,
         tokens,
         http,
         app_id=settings.zalo_oa_app_id.strip(),

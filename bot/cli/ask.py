@@ -4,7 +4,7 @@ import json
 import logging
 import sys
 
-from bot.cli.common import EXIT_OK, CommandError, Context, out
+from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 from bot.conversation import Incoming, Reply
 from bot.texts import plain, procedure_answer, special_cases_section
 from knowledge.db import load_procedure
@@ -19,7 +19,7 @@ def register(commands) -> None:
     search.add_argument("query", nargs="*")
     search.add_argument("--json", action="store_true")
     search.add_argument("--jsonl", action="store_true", help="one question per stdin line, one JSON per line")
-    search.add_argument("--limit", type=_positive, default=5)
+    search.add_argument("--limit", type=positive_int, default=5)
     search.set_defaults(handler=search_command)
 
     show = commands.add_parser("show", help="one procedure, or one facet of it")
@@ -30,15 +30,6 @@ def register(commands) -> None:
 
     chat = commands.add_parser("chat", help="terminal conversation through the bots' dialog")
     chat.set_defaults(handler=chat_command)
-
-
-def _positive(value: str) -> int:
-    import argparse
-
-    number = int(value) if value.lstrip("-").isdigit() else 0
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
-    return number
 
 
 def search_command(context: Context) -> int:

@@ -31,6 +31,14 @@ class Context:
         return build_app(self.settings)
 
 
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count, a number of days)."""
+    number = int(value) if value.strip().isdigit() else 0
+    if not 1 <= number <= 100_000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 100000")
+    return number
+
+
 def out(text: str = "") -> None:
     """Print to standard output (the CLI's only output path)."""
     sys.stdout.write(text + "\n")

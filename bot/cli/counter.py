@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.cli.common import EXIT_OK, CommandError, Context, out
+from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 from bot.texts import plain
 from knowledge.db import deeplink_opens, load_offices, load_procedure, most_asked, remove_office, write_offices
 from knowledge.importer import export_offices, read_offices
@@ -53,7 +53,7 @@ def register(commands) -> None:
     poster.set_defaults(handler=poster_command)
 
     stats = commands.add_parser("stats", help="questions, answered share, QR opens by office and procedure")
-    stats.add_argument("--days", type=int, default=7)
+    stats.add_argument("--days", type=positive_int, default=7)
     stats.set_defaults(handler=stats_command)
 
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from bot.cli.common import EXIT_OK, CommandError, Context, out
+from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 from knowledge.db import load_procedures
 
 
@@ -15,14 +15,16 @@ def register(commands) -> None:
     ev.set_defaults(handler=eval_command)
 
     bench = commands.add_parser("bench", help="search latency and index build against baselines")
-    bench.add_argument("--procedures", type=int, nargs="+", default=[1000, 10000])
-    bench.add_argument("--queries", type=int, default=300)
+    bench.add_argument("--procedures", type=positive_int, nargs="+", default=[1000, 10000])
+    bench.add_argument("--queries", type=positive_int, default=300)
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--telegram", action="store_true", help="updates/s through the Telegram Application")
     web = bench.add_argument_group('--web: the real server over loopback (README "Performance")')
     web.add_argument("--web", action="store_true", help="requests/s and latency of `tthc run` under load")
     web.add_argument("--seconds", type=float, default=4.0, help="measured seconds per scenario (default 4)")
-    web.add_argument("--citizens", type=int, default=200, help="citizens who think between messages (default 200)")
+    web.add_argument(
+        "--citizens", type=positive_int, default=200, help="citizens who think between messages (default 200)"
+    )
     web.add_argument(
         "--think",
         type=float,
@@ -31,8 +33,8 @@ def register(commands) -> None:
         metavar=("MIN", "MAX"),
         help="seconds a citizen reads and types between messages (default 2 8)",
     )
-    web.add_argument("--clients", type=int, default=32, help="clients sending without pause (default 32)")
-    web.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="worker counts (default 1 2 4)")
+    web.add_argument("--clients", type=positive_int, default=32, help="clients sending without pause (default 32)")
+    web.add_argument("--workers", type=positive_int, nargs="+", default=[1, 2, 4], help="worker counts (default 1 2 4)")
     web.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     web.add_argument(
         "--postgres",

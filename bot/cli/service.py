@@ -4,7 +4,7 @@ import argparse
 import logging
 import sys
 
-from bot.cli.common import EXIT_OK, CommandError, Context, out
+from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +13,7 @@ def register(commands) -> None:
     """Add run, admin and db."""
     run = commands.add_parser("run", help="serve every configured channel")
     run.add_argument(
-        "--workers", type=_positive, default=1, metavar="N", help="server processes on this machine (default 1)"
+        "--workers", type=positive_int, default=1, metavar="N", help="server processes on this machine (default 1)"
     )
     run.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one of --workers N, started by it
     run.set_defaults(handler=run_command)
@@ -30,13 +30,6 @@ def register(commands) -> None:
     db_actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
     db_actions.add_parser("upgrade", help="apply the database migrations this version needs")
     db.set_defaults(handler=db_command)
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
 
 
 def run_command(context: Context) -> int:

@@ -70,6 +70,15 @@ def test_wrong_usage_exits_2(database_url, capsys):
     assert raised.value.code == 2
 
 
+@pytest.mark.parametrize(
+    "argv", [["stats", "--days", "0"], ["stats", "--days", "99999999999"], ["search", "--limit", "-3", "x"]]
+)
+def test_counts_out_of_range_are_refused_with_one_line(database_url, capsys, argv):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2 and "must be a whole number from 1 to 100000" in capsys.readouterr().err
+
+
 def test_import_of_a_missing_file_is_refused(database_url, capsys):
     code, _, err = run(capsys, "import", "nowhere.csv")
     assert code == 1
