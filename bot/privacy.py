@@ -3,22 +3,21 @@ page, the retention purge and the log filter all recognise it the same way."""
 
 import re
 
+from bot import texts
+
 # A Vietnamese mobile or landline number, written with or without +84 and with spaces, dots or dashes.
 PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){8,10}(?![\w])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 ID_NUMBER = re.compile(r"(?<!\d)\d{9}(?:\d{3})?(?!\d)")  # CMND (9 digits) and căn cước (12 digits)
 
-PHONE_REMOVED = "[số điện thoại]"
-
-
 def without_phones(text: str) -> str:
     """The text with phone numbers replaced (kept questions: what was asked, not how to reach who asked)."""
-    return PHONE.sub(PHONE_REMOVED, text)
+    return PHONE.sub(texts.REMOVED["phone"], text)
 
 
 def without_contacts(text: str) -> str:
     """The text fit for a public page: phone numbers, e-mail addresses and ID numbers removed."""
-    return ID_NUMBER.sub("[số giấy tờ]", EMAIL.sub("[email]", without_phones(text)))
+    return ID_NUMBER.sub(texts.REMOVED["id_number"], EMAIL.sub(texts.REMOVED["email"], without_phones(text)))
 
 
 def phone_in(text: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, select
 
-from bot.privacy import PHONE
+from bot.privacy import without_phones
 from knowledge.models import Feedback, Outbox, QueryLog, Ticket, utcnow
 
 TICKET_BATCH = 500  # tickets rewritten per transaction (their texts are scrubbed in Python)
@@ -51,7 +51,7 @@ class PurgeReport:
 def scrub_phones(value: Any) -> Any:
     """`value` (text, or lists and mappings of them) with phone numbers replaced."""
     if isinstance(value, str):
-        return PHONE.sub("[số điện thoại đã xóa]", value)
+        return without_phones(value)  # the same mark as in the journal: one way to read it
     if isinstance(value, list | tuple):
         return [scrub_phones(item) for item in value]
     if isinstance(value, dict):

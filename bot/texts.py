@@ -656,6 +656,8 @@ WEB_TICKET_PAGE = {
     "public_search": "Tìm câu hỏi",
     "public_empty": "Chưa có câu hỏi nào được công khai.",
 }
+# What stands in for personal data removed from kept questions and public pages.
+REMOVED = {"phone": "[số điện thoại]", "email": "[email]", "id_number": "[số giấy tờ]"}
 SIMILAR_ANSWER_NOTE = "Cán bộ đã trả lời một câu hỏi giống vậy:"
 SIMILAR_ANSWER_BUTTON = "💬 Xem câu trả lời"
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot import texts
-from bot.accounts import authenticate, close_session, normalize_username, open_session, session_user
+from bot.accounts import SESSION_HOURS, authenticate, close_session, normalize_username, open_session, session_user
 from bot.stores import Lockout, LoginThrottle
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ COOKIE = "tthc_admin"
 # account for fifteen (a guesser rotating addresses), whoever tries.
 PER_ADDRESS = Lockout(failures=5, window=300.0)
 PER_ACCOUNT = Lockout(failures=20, window=900.0)
-SESSION_SECONDS = 8 * 3600
+SESSION_SECONDS = int(SESSION_HOURS * 3600)  # the cookie lives as long as the session row
 
 
 class StaffAuth(AuthenticationBackend):
