@@ -23,7 +23,7 @@ class Incoming:
     user_id: str
     text: str | None = None
     button: str | None = None
-    command: str | None = None  # start | help | linhvuc
+    command: str | None = None  # start | help | linhvuc | hoicanbo (typed "/hoicanbo" included)
     payload: str | None = None  # the /start payload of a deep link or QR code
 
     @property
@@ -52,7 +52,7 @@ class Message:
 class Event:
     """What to record for staff after the reply is decided."""
 
-    kind: str  # question | smalltalk | deeplink | feedback | choice_rejected
+    kind: str  # question | smalltalk | deeplink | feedback | choice_rejected | ticket
     text: str = ""
     decision: str = ""
     code: str | None = None

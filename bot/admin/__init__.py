@@ -1,5 +1,6 @@
 """The staff admin at /admin (sqladmin): login, procedures, aliases, offices, spreadsheets, the unanswered
-inbox, the dashboard. `setup_admin` returns a function that mounts it on the web server."""
+inbox, citizens' questions (tickets), staff accounts, the audit log, the dashboard.
+`setup_admin` returns a function that mounts it on the web server."""
 
 import logging
 from pathlib import Path
