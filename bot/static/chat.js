@@ -86,7 +86,14 @@
     return { ok: response.ok, data: await response.json() };
   }
 
-  async function send(body) {
+  // One request at a time, in the order typed: two quick questions are answered in the order they were asked.
+  let queue = Promise.resolve();
+  function send(body) {
+    queue = queue.then(() => sendNow(body));
+    return queue;
+  }
+
+  async function sendNow(body) {
     try {
       const { ok, data } = await post(body);
       if (!ok) { show(data.detail && data.detail.message ? data.detail.message : errorText, false); return; }

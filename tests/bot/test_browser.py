@@ -132,6 +132,10 @@ def test_on_a_phone_the_newest_answer_starts_on_screen_and_nothing_scrolls_sidew
         phone.press("#question", "Enter")
     phone.wait_for_selector("text=Giấy chứng sinh")
     phone.wait_for_timeout(800)  # the smooth scroll to the new answer
+    answers = phone.locator(".msg.bot").all_inner_texts()
+    marriage = max(i for i, text in enumerate(answers) if "Đăng ký kết hôn" in text)
+    birth = max(i for i, text in enumerate(answers) if "Giấy chứng sinh" in text)
+    assert marriage < birth  # answered in the order asked, however quickly the two were sent
     title = phone.locator(".msg.bot b", has_text="Đăng ký khai sinh").last
     box = title.bounding_box()
     assert box is not None and 0 <= box["y"] <= 740 - box["height"], box  # its title is in view
