@@ -1,4 +1,4 @@
-"""Import and export of procedures: YAML/JSON (bundled), CSV/XLSX (staff spreadsheets), national records.
+"""Import of procedures and offices: YAML/JSON (bundled), CSV/XLSX (staff spreadsheets), national records.
 
 Every file is read within the bounds below (size on disk and unpacked, rows, columns, values per record, nesting,
 wall time), streamed where the format allows, so that a hostile or broken file is refused early with one line naming
@@ -11,7 +11,6 @@ import json
 import math
 import re
 import struct
-import sys
 import time
 import zipfile
 from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
@@ -23,9 +22,9 @@ from typing import BinaryIO
 import yaml
 from yaml.composer import Composer
 
+from knowledge.exporter import unguard
 from knowledge.records import (
     DATA_KEYS,
-    LIST_KEYS,
     OFFICE_KEYS,
     ORIGIN_NATIONAL,
     REQUIRED_KEYS,
@@ -38,7 +37,6 @@ from knowledge.records import (
 )
 
 FORMATS = ("yaml", "json", "csv", "xlsx", "dvcqg")
-EXPORT_FORMATS = ("json", "yaml", "csv", "xlsx")
 STAFF_FORMATS = ("yaml", "json", "csv", "xlsx")
 UPLOAD_SUFFIXES = {".xlsx": "xlsx", ".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 
@@ -587,7 +585,7 @@ def _sheet_records(
             if any(_filled(cell) for cell in cells[len(header) :]):
                 raise ImportFileError(f"{where}: more cells than columns (a stray comma or cell?)")
             pairs = zip(header, cells, strict=False)
-            yield {name: _unguard(cell) if kind.guarded else cell for name, cell in pairs if name}, where
+            yield {name: unguard(cell) if kind.guarded else cell for name, cell in pairs if name}, where
 
 
 class _RowTooLong(Exception):
@@ -852,80 +850,6 @@ def read_upload(path: Path, filename: str) -> ReadResult:
     return _read_staff(path, fmt, label, MAX_UPLOAD_BYTES, MAX_UPLOAD_SECONDS)
 
 
-# Spreadsheet programs run cells starting with these as formulas: exported text is guarded with a "'".
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def _guard(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _unguard(cell: object) -> object:
-    if isinstance(cell, str) and cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
-        return cell[1:]
-    return cell
-
-
-def _cell(info: ProcedureInfo, key: str) -> str:
-    value = getattr(info, key)
-    return _guard("\n".join(value) if key in LIST_KEYS else value)
-
-
-def export_text(infos: list[ProcedureInfo], fmt: str) -> str:
-    """Procedures as JSON, YAML or CSV text (CSV carries a BOM so Excel reads Vietnamese correctly)."""
-    if fmt == "json":
-        return json.dumps([info.to_dict() for info in infos], ensure_ascii=False, indent=2) + "\n"
-    if fmt == "yaml":
-        return yaml.safe_dump([info.to_dict() for info in infos], allow_unicode=True, sort_keys=False, width=110)
-    if fmt == "csv":
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(DATA_KEYS)
-        for info in infos:
-            writer.writerow([_cell(info, key) for key in DATA_KEYS])
-        return "\ufeff" + buffer.getvalue()
-    raise ImportFileError(f"cannot write format '{fmt}' as text (use {'|'.join(EXPORT_FORMATS)})")
-
-
-def export_xlsx(infos: list[ProcedureInfo], path: Path) -> None:
-    """Procedures as an XLSX workbook with one row per procedure and wrapped list cells."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "procedures"
-    sheet.append(list(DATA_KEYS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for info in infos:
-        sheet.append([_cell(info, key) for key in DATA_KEYS])
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = wrap
-    sheet.freeze_panes = "C2"
-    workbook.save(path)
-
-
-def export(infos: list[ProcedureInfo], target: str, fmt: str | None = None) -> None:
-    """Write procedures to a file, or to standard output when target is '-'."""
-    if fmt is None:
-        fmt = "json" if target == "-" else Path(target).suffix.lower().lstrip(".").replace("yml", "yaml")
-    if fmt not in EXPORT_FORMATS:
-        raise ImportFileError(f"{target}: unknown export format '{fmt}' (use {'|'.join(EXPORT_FORMATS)})")
-    if fmt == "xlsx":
-        if target == "-":
-            raise ImportFileError("xlsx cannot be written to standard output; give a file name")
-        export_xlsx(infos, Path(target))
-        return
-    text = export_text(infos, fmt)
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8", newline="")
-
-
 def read_offices(path: Path) -> list[OfficeInfo]:
     """Offices from YAML, JSON or CSV (columns: the office keys); all or nothing, errors name the row."""
     label = str(path)
@@ -939,26 +863,3 @@ def read_offices(path: Path) -> list[OfficeInfo]:
     deadline = _Deadline(MAX_SECONDS)
     with closing(_records(path, fmt, label, deadline, _OFFICES)) as records:
         return _collect_offices(records, deadline)
-
-
-def export_offices(offices: list[OfficeInfo], target: str) -> None:
-    """Offices as YAML/JSON/CSV to a file, or JSON to standard output with '-'."""
-    fmt = "json" if target == "-" else Path(target).suffix.lower().lstrip(".").replace("yml", "yaml")
-    rows = [office.to_dict() for office in offices]
-    if fmt == "json":
-        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
-    elif fmt == "yaml":
-        text = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False)
-    elif fmt == "csv":
-        buffer = io.StringIO(newline="")
-        writer = csv.DictWriter(buffer, fieldnames=OFFICE_KEYS, lineterminator="\r\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: _guard(value) if isinstance(value, str) else value for key, value in row.items()})
-        text = "\ufeff" + buffer.getvalue()
-    else:
-        raise ImportFileError(f"{target}: unknown export format '{fmt}' (use .yaml, .json or .csv)")
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8", newline="")

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from bot import texts
 from bot.admin.base import AdminApp, HiddenView, audit, who
 from knowledge.db import load_procedures, write_procedures
-from knowledge.importer import ImportFileError, export_text, export_xlsx, read_upload
+from knowledge.exporter import export_text, export_xlsx
+from knowledge.importer import ImportFileError, read_upload
 
 
 class SpreadsheetView(BaseView):

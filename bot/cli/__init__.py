@@ -12,6 +12,7 @@ from bot.cli import ask, counter, knowledge, measure, operations, service, ticke
 from bot.cli.common import EXIT_REFUSED, CommandError, Context
 from bot.observability import configure_logging
 from knowledge.db import SchemaBehindError
+from knowledge.exporter import ExportError
 from knowledge.importer import ImportFileError
 
 COMMAND_MODULES = (ask, knowledge, measure, counter, tickets, service, operations)
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.handler(context)
-    except (CommandError, ImportFileError, SetupError, SchemaBehindError) as error:
+    except (CommandError, ImportFileError, ExportError, SetupError, SchemaBehindError) as error:
         if args.verbose:
             raise
         sys.stderr.write(f"tthc: {error}\n")

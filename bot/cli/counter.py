@@ -6,7 +6,8 @@ from pathlib import Path
 from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 from bot.texts import plain
 from knowledge.db import deeplink_opens, load_offices, load_procedure, most_asked, remove_office, write_offices
-from knowledge.importer import export_offices, read_offices
+from knowledge.exporter import export_offices
+from knowledge.importer import read_offices
 from knowledge.records import OfficeInfo, RecordError, parse_office
 
 TARGETS = ("auto", "web", "telegram", "zalo")

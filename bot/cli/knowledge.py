@@ -5,7 +5,8 @@ from pathlib import Path
 
 from bot.cli.common import EXIT_OK, EXIT_REFUSED, CommandError, Context, out
 from knowledge.db import load_procedures, write_procedures
-from knowledge.importer import EXPORT_FORMATS, FORMATS, export, read_file
+from knowledge.exporter import EXPORT_FORMATS, export
+from knowledge.importer import FORMATS, read_file
 from knowledge.records import ORIGIN_CURATED
 
 

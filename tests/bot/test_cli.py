@@ -93,6 +93,19 @@ def test_export_import_round_trip_through_the_cli(database_url, capsys, tmp_path
     assert "would be added 0, would be updated 0, unchanged 51" in out
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["export", "-", "--format", "xlsx"], "xlsx cannot be written to standard output"),
+        (["export", "kb.doc"], "kb.doc: unknown export format 'doc'"),
+        (["office", "export", "offices.doc"], "offices.doc: unknown export format 'doc'"),
+    ],
+)
+def test_exports_that_cannot_be_written_are_refused_with_one_line(database_url, capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err and err.count("\n") == 1
+
+
 def test_export_json_to_stdout_has_all_keys_filled(database_url, capsys):
     code, out, _ = run(capsys, "export", "-", "--format", "json")
     procedures = json.loads(out)

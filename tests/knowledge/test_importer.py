@@ -9,7 +9,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from knowledge.db import load_procedures, write_procedures
-from knowledge.importer import ImportFileError, export, export_text, read_file
+from knowledge.exporter import export, export_text
+from knowledge.importer import ImportFileError, read_file
 from knowledge.records import DATA_KEYS
 
 
