@@ -1,8 +1,7 @@
 """Import of procedures and offices: YAML/JSON (bundled), CSV/XLSX (staff spreadsheets), national records.
 
-Every file is read within the bounds below (size on disk and unpacked, rows, columns, values per record, nesting,
-wall time), streamed where the format allows, so that a hostile or broken file is refused early with one line naming
-the file, row and field (ImportFileError), never with another exception, minutes of work or gigabytes of memory.
+Every file is read within the bounds of knowledge/bounds.py, streamed where the format allows (XLSX: knowledge/xlsx.py),
+so that a hostile or broken file is refused with one line naming the file, row and field (ImportFileError).
 """
 
 import csv
@@ -10,9 +9,6 @@ import io
 import json
 import math
 import re
-import struct
-import time
-import zipfile
 from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -22,6 +18,26 @@ from typing import BinaryIO
 import yaml
 from yaml.composer import Composer
 
+from knowledge.bounds import (
+    MAX_COLUMNS,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_NATIONAL_LINES,
+    MAX_NATIONAL_SECONDS,
+    MAX_ROW_CHARS,
+    MAX_ROWS,
+    MAX_SECONDS,
+    MAX_SHEET_ROWS,
+    MAX_STAFF_FILE_BYTES,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_SECONDS,
+    MAX_VALUES_PER_RECORD,
+    Deadline,
+    ImportFileError,
+    check_size,
+    open_file,
+    refuse_utf16,
+)
 from knowledge.exporter import unguard
 from knowledge.records import (
     DATA_KEYS,
@@ -35,43 +51,11 @@ from knowledge.records import (
     parse_office,
     parse_record,
 )
+from knowledge.xlsx import xlsx_rows
 
 FORMATS = ("yaml", "json", "csv", "xlsx", "dvcqg")
 STAFF_FORMATS = ("yaml", "json", "csv", "xlsx")
 UPLOAD_SUFFIXES = {".xlsx": "xlsx", ".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-
-_MB = 1024 * 1024
-
-# --- limits ---------------------------------------------------------------------------------------------------------
-# Sizes on disk. An export of MAX_ROWS procedures as long as the national ones is about 55 MB of JSON.
-MAX_FILE_BYTES = 200 * _MB  # national records (JSON Lines; the 2026 crawl is 42 MB)
-MAX_STAFF_FILE_BYTES = 64 * _MB  # YAML, JSON, CSV, XLSX from the command line
-MAX_UPLOAD_BYTES = 20 * _MB  # a file uploaded in the web admin
-# What one file may hold.
-MAX_ROWS = 10_000  # procedures (or offices); the national crawl has 2,642
-MAX_SHEET_ROWS = 10 * MAX_ROWS  # spreadsheet rows read, blank ones included
-MAX_COLUMNS = 2 * len(DATA_KEYS)  # spreadsheet columns read; cells further right are refused
-MAX_ROW_CHARS = _MB  # one CSV row, all its lines together (cells may hold line breaks)
-MAX_VALUES_PER_RECORD = 1_000  # JSON/YAML keys, texts and lists in one record; a full procedure has about 450
-MAX_DEPTH = 8  # nesting inside one JSON/YAML record; a valid one has 2 (its mapping, a list)
-# Wall time, checked while reading.
-MAX_SECONDS = 60.0  # one file from the command line (10,000 spreadsheet rows take about 15 s)
-MAX_UPLOAD_SECONDS = 30.0  # one file uploaded in the web admin
-MAX_NATIONAL_SECONDS = 300.0  # a national crawl (the 2026 one takes about 3 s)
-MAX_NATIONAL_LINES = 100_000  # lines of a national crawl, blank ones included
-# XLSX is a zip of XML parts that openpyxl parses, each part as a whole or, for sheets and shared strings, one row or
-# string at a time: everything is checked on the zip directory and by streaming each part once, before openpyxl.
-MAX_XLSX_ENTRIES = 1_000  # parts in the archive (a workbook has about ten)
-MAX_XLSX_UNPACKED_BYTES = 128 * _MB  # all parts unpacked (MAX_ROWS national-size rows are about 60 MB)
-MAX_XLSX_RATIO = 100  # unpacked to packed size of a part over 1 MB: sheets pack 5-15 to 1, zip bombs 100-1,000
-MAX_XML_TAGS_PER_ROW = 4_096  # XML elements in one sheet row, or in one shared string
-MAX_XML_TAGS_PER_PART = 100_000  # XML elements of any other part (styles, workbook, relationships, ...)
-MAX_SHARED_STRINGS = (MAX_ROWS + 1) * MAX_COLUMNS
-
-
-class ImportFileError(ValueError):
-    """A file that cannot be imported; the message names the file, row and field."""
-
 
 @dataclass
 class ReadResult:
@@ -102,19 +86,6 @@ _OFFICES = _Kind("an office or a list of offices", "offices", OFFICE_KEYS, ("slu
 _Records = Generator[tuple[object, str], None, None]
 
 
-class _Deadline:
-    """The wall-clock budget of reading one file."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def check(self, where: str) -> None:
-        """Refuse the file once its time is spent; `where` names the file and the row reached."""
-        if time.monotonic() >= self._end:
-            raise ImportFileError(f"{where}: reading stopped after {self.seconds:g} s; split the file in smaller ones")
-
-
 def detect_format(path: Path) -> str:
     """The import format from the file name, or from the first line for JSON Lines."""
     suffix = path.suffix.lower().lstrip(".")
@@ -127,35 +98,10 @@ def detect_format(path: Path) -> str:
     raise ImportFileError(f"{path}: unknown file type '.{brief(suffix, 20)}' (use --format {'|'.join(FORMATS)})")
 
 
-def _open(path: Path, label: str) -> BinaryIO:
-    """The file opened for reading in binary; refused, not raised, when it cannot be."""
-    try:
-        return path.open("rb")
-    except OSError as error:
-        raise ImportFileError(f"{label}: cannot be read ({error.strerror or error})") from None
-
-
-def _check_size(path: Path, label: str, limit: int) -> None:
-    """Refuse a file larger than `limit` bytes on disk."""
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise ImportFileError(f"{label}: cannot be read ({error.strerror or error})") from None
-    if size > limit:
-        shown = f"{limit // _MB} MB" if limit >= _MB else f"{limit:,} bytes"
-        raise ImportFileError(f"{label}: larger than {shown}")
-
-
-def _refuse_utf16(head: bytes, label: str, hint: str) -> None:
-    """Spreadsheet programs save "Unicode text" as UTF-16; say so rather than report garbage."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ImportFileError(f"{label}: not UTF-8 text but UTF-16 ({hint})")
-
-
 # --- collecting records -------------------------------------------------------------------------------------------
 
 
-def _collect_procedures(records: _Records, deadline: _Deadline) -> ReadResult:
+def _collect_procedures(records: _Records, deadline: Deadline) -> ReadResult:
     """Validate records one by one as they are read: all or nothing, at most MAX_ROWS, codes unique."""
     result = ReadResult([])
     first: dict[str, str] = {}
@@ -176,7 +122,7 @@ def _collect_procedures(records: _Records, deadline: _Deadline) -> ReadResult:
     return result
 
 
-def _collect_offices(records: _Records, deadline: _Deadline) -> list[OfficeInfo]:
+def _collect_offices(records: _Records, deadline: Deadline) -> list[OfficeInfo]:
     """Validate office records one by one as they are read: all or nothing, at most MAX_ROWS, slugs unique."""
     offices: list[OfficeInfo] = []
     first: dict[str, str] = {}
@@ -195,13 +141,13 @@ def _collect_offices(records: _Records, deadline: _Deadline) -> list[OfficeInfo]
     return offices
 
 
-def _records(path: Path, fmt: str, label: str, deadline: _Deadline, kind: _Kind) -> _Records:
+def _records(path: Path, fmt: str, label: str, deadline: Deadline, kind: _Kind) -> _Records:
     """The raw records of a YAML, JSON, CSV or XLSX file, read lazily."""
     if fmt == "yaml":
         return _yaml_records(path, label, deadline, kind)
     if fmt == "json":
         return _json_records(path, label, deadline, kind)
-    rows = _csv_rows(path, label) if fmt == "csv" else _xlsx_rows(path, label, deadline)
+    rows = _csv_rows(path, label) if fmt == "csv" else xlsx_rows(path, label, deadline)
     return _sheet_records(rows, label, deadline, kind)
 
 
@@ -209,8 +155,8 @@ def _read_staff(path: Path, fmt: str, label: str, max_bytes: int, seconds: float
     """Procedures from a YAML, JSON, CSV or XLSX file within the limits; messages name the file as `label`."""
     if not path.is_file():
         raise ImportFileError(f"{label}: no such file")
-    _check_size(path, label, max_bytes)
-    deadline = _Deadline(seconds)
+    check_size(path, label, max_bytes)
+    deadline = Deadline(seconds)
     with closing(_records(path, fmt, label, deadline, _PROCEDURES)) as records:
         return _collect_procedures(records, deadline)
 
@@ -234,7 +180,7 @@ class _YamlReader(_YamlBase):
     """The records of a YAML document, each composed and constructed on its own within MAX_VALUES_PER_RECORD nodes
     and MAX_DEPTH levels; aliases are refused (a few lines of them expand to billions of values)."""
 
-    def __init__(self, stream: BinaryIO, label: str, deadline: _Deadline) -> None:
+    def __init__(self, stream: BinaryIO, label: str, deadline: Deadline) -> None:
         super().__init__(stream)
         self._label, self._deadline = label, deadline
         self._where, self._budget, self._depth = label, MAX_VALUES_PER_RECORD, 0
@@ -334,10 +280,10 @@ def _unwrap(members: dict, kind: _Kind, label: str, single: str) -> _Records:
         raise ImportFileError(f"{label}: expected {kind.noun}")
 
 
-def _yaml_records(path: Path, label: str, deadline: _Deadline, kind: _Kind) -> _Records:
+def _yaml_records(path: Path, label: str, deadline: Deadline, kind: _Kind) -> _Records:
     """The records of a YAML file, streamed; parser errors become one line with the line number."""
-    with _open(path, label) as handle:
-        _refuse_utf16(handle.peek(4)[:4], label, "save the file as UTF-8")  # type: ignore[attr-defined]
+    with open_file(path, label) as handle:
+        refuse_utf16(handle.peek(4)[:4], label, "save the file as UTF-8")  # type: ignore[attr-defined]
         reader = _YamlReader(handle, label, deadline)
         try:
             yield from reader.records(kind)
@@ -377,7 +323,7 @@ class _JsonReader:
     """The records of a JSON document: the items of a top-level list (or of {"procedures": [...]}) are decoded one at
     a time, each after a cheap scan has checked that it is small and shallow, so no giant structure is ever built."""
 
-    def __init__(self, text: str, label: str, deadline: _Deadline) -> None:
+    def __init__(self, text: str, label: str, deadline: Deadline) -> None:
         self._text, self._label, self._deadline = text, label, deadline
         self._decoder = json.JSONDecoder(parse_int=_json_int)
 
@@ -504,11 +450,11 @@ class _JsonReader:
         return ImportFileError(f"{self._label}, line {self._line(pos)}, column {column}: not valid JSON ({problem})")
 
 
-def _json_records(path: Path, label: str, deadline: _Deadline, kind: _Kind) -> _Records:
+def _json_records(path: Path, label: str, deadline: Deadline, kind: _Kind) -> _Records:
     """The records of a JSON file (UTF-8), decoded one at a time."""
-    with _open(path, label) as handle:
+    with open_file(path, label) as handle:
         data = handle.read()
-    _refuse_utf16(data[:4], label, "save the file as UTF-8")
+    refuse_utf16(data[:4], label, "save the file as UTF-8")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -567,7 +513,7 @@ def _header(cells: Sequence[object], label: str, kind: _Kind) -> list[str]:
 
 
 def _sheet_records(
-    rows: Generator[tuple[int, Sequence[object]], None, None], label: str, deadline: _Deadline, kind: _Kind
+    rows: Generator[tuple[int, Sequence[object]], None, None], label: str, deadline: Deadline, kind: _Kind
 ) -> _Records:
     """Raw records (column name -> cell) of a spreadsheet's rows after the header row; blank rows are skipped."""
     with closing(rows):
@@ -595,10 +541,10 @@ class _RowTooLong(Exception):
 def _csv_rows(path: Path, label: str) -> Generator[tuple[int, Sequence[object]], None, None]:
     """(spreadsheet row, cells) of each CSV record, read lazily; the header is row 1, and a record whose cells hold
     line breaks is still one row."""
-    handle = _open(path, label)
+    handle = open_file(path, label)
     # Bytes that are not UTF-8 become lone surrogates, refused by the record check with their row and field.
     with io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
-        _refuse_utf16(handle.peek(4)[:4], label, "save the spreadsheet as CSV UTF-8")  # type: ignore[attr-defined]
+        refuse_utf16(handle.peek(4)[:4], label, "save the spreadsheet as CSV UTF-8")  # type: ignore[attr-defined]
 
         row_chars = 0  # of the row being read: quoted cells can join any number of lines into one row
 
@@ -631,161 +577,6 @@ def _csv_rows(path: Path, label: str) -> Generator[tuple[int, Sequence[object]],
 
 
 
-_NAME = rb"(?:[A-Za-z_][\w.-]*:)?"  # an XML namespace prefix
-_ROW_SPLIT = re.compile(rb"<" + _NAME + rb"row[\s/>]|</" + _NAME + rb"sheetData\s*>")
-_STRING_SPLIT = re.compile(rb"<" + _NAME + rb"si[\s/>]")
-_SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
-_STRINGS_PART = re.compile(r"xl/sharedStrings\.xml", re.IGNORECASE)
-# Parts openpyxl does not parse in read-only mode (pictures, printer settings, macros).
-_BINARY_PART = re.compile(r"\.(?:png|jpe?g|gif|bmp|tiff?|emf|wmf|svg|ico|bin|mp[34]|wav)$", re.IGNORECASE)
-_EOCD = b"PK\x05\x06"
-
-
-def _zip_directory(handle: BinaryIO) -> tuple[int, int] | None:
-    """(entries, directory bytes) from a zip's end record, before zipfile builds its whole directory in memory."""
-    size = handle.seek(0, io.SEEK_END)
-    tail_size = min(size, 22 + 65_535)  # the end record, then a comment of up to 64 KB
-    handle.seek(size - tail_size)
-    tail = handle.read(tail_size)
-    at = tail.rfind(_EOCD)
-    if at < 0 or len(tail) - at < 22:
-        return None
-    entries, directory_bytes = struct.unpack_from("<HI", tail, at + 10)
-    return entries, directory_bytes
-
-
-def _start_tags(data: bytes, start: int, end: int) -> int:
-    """Start tags in data[start:end] (closing tags, comments, declarations and instructions aside)."""
-    opened = data.count(b"<", start, end)
-    return opened - data.count(b"</", start, end) - data.count(b"<!", start, end) - data.count(b"<?", start, end)
-
-
-def _scan_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo, label: str, deadline: _Deadline) -> None:
-    """Refuse an XML part that openpyxl could not parse in bounded memory, by counting its elements as it streams:
-    in all for a part parsed whole, per row for a sheet and per string for the shared strings."""
-    if _BINARY_PART.search(part.filename):
-        return
-    where = f"{label}, part '{brief(part.filename, 60)}'"
-    split, most, what = None, 0, ""
-    if _SHEET_PART.fullmatch(part.filename):
-        split, most, what = _ROW_SPLIT, MAX_SHEET_ROWS, "rows"
-    elif _STRINGS_PART.fullmatch(part.filename):
-        split, most, what = _STRING_SPLIT, MAX_SHARED_STRINGS, "shared strings"
-    limit, tags, count, carry = MAX_XML_TAGS_PER_PART, 0, 0, b""
-
-    def refuse_tags() -> ImportFileError:
-        scope = "one row or shared string" if limit == MAX_XML_TAGS_PER_ROW else "one part"
-        return ImportFileError(f"{where}: more than {limit:,} XML elements in {scope}")
-
-    with archive.open(part) as stream:
-        while True:
-            chunk = stream.read(_MB)
-            data = carry + chunk
-            # A tag cut by the chunk boundary is counted with the next chunk.
-            cut = data.rfind(b"<", max(0, len(data) - 64)) if chunk else -1
-            cut = len(data) if cut < 0 else cut
-            data, carry = data[:cut], data[cut:]
-            if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-                raise ImportFileError(f"{where}: declares a DTD (<!DOCTYPE>), which workbooks never do")
-            start = 0
-            for match in split.finditer(data) if split else ():
-                tags += _start_tags(data, start, match.start())
-                if tags > limit:
-                    raise refuse_tags()
-                start, tags = match.start(), 0
-                if match.group().startswith(b"</"):  # the sheet's settings after its rows are parsed whole
-                    limit = MAX_XML_TAGS_PER_PART
-                    continue
-                limit = MAX_XML_TAGS_PER_ROW
-                count += 1
-                if count > most:
-                    raise ImportFileError(f"{where}: more than {most:,} {what}")
-            tags += _start_tags(data, start, len(data))
-            if tags > limit:
-                raise refuse_tags()
-            if not chunk:
-                return
-            deadline.check(where)
-
-
-def _check_workbook(path: Path, label: str, deadline: _Deadline) -> None:
-    """Refuse a workbook that would take openpyxl unbounded time or memory, before it parses anything: the zip
-    directory (entries, unpacked size, packing ratio), then each XML part streamed once (elements per row or part)."""
-    with _open(path, label) as handle:
-        directory = _zip_directory(handle)
-        if directory is None:
-            raise ImportFileError(f"{label}: not a readable .xlsx workbook (not a zip archive)")
-        entries, directory_bytes = directory
-        if entries > MAX_XLSX_ENTRIES or directory_bytes > MAX_XLSX_ENTRIES * 1024:
-            raise ImportFileError(f"{label}: more than {MAX_XLSX_ENTRIES:,} parts in the workbook")
-        try:
-            archive = zipfile.ZipFile(handle)
-        except Exception as error:  # zipfile raises several types for a damaged archive
-            raise ImportFileError(f"{label}: not a readable .xlsx workbook ({type(error).__name__})") from None
-        with archive:
-            parts = archive.infolist()
-            if len(parts) > MAX_XLSX_ENTRIES:
-                raise ImportFileError(f"{label}: more than {MAX_XLSX_ENTRIES:,} parts in the workbook")
-            unpacked = sum(part.file_size for part in parts)
-            if unpacked > MAX_XLSX_UNPACKED_BYTES:
-                raise ImportFileError(
-                    f"{label}: unpacks to {unpacked / _MB:,.0f} MB, more than {MAX_XLSX_UNPACKED_BYTES // _MB} MB"
-                    " (a zip bomb?)"
-                )
-            for part in parts:
-                if part.file_size > _MB and part.file_size > MAX_XLSX_RATIO * max(part.compress_size, 1):
-                    ratio = part.file_size / max(part.compress_size, 1)
-                    raise ImportFileError(
-                        f"{label}, part '{brief(part.filename, 60)}': packed {ratio:,.0f} to 1, more than"
-                        f" {MAX_XLSX_RATIO} to 1 (a zip bomb?)"
-                    )
-            for part in parts:
-                try:
-                    _scan_part(archive, part, label, deadline)
-                except ImportFileError:
-                    raise
-                except Exception as error:  # zipfile and zlib errors of a damaged part, CRC included
-                    problem = f"not a readable .xlsx workbook ({type(error).__name__})"
-                    raise ImportFileError(f"{label}, part '{brief(part.filename, 60)}': {problem}") from None
-
-
-def _xlsx_rows(path: Path, label: str, deadline: _Deadline) -> Generator[tuple[int, Sequence[object]], None, None]:
-    """(spreadsheet row, cells) of the first sheet, at most MAX_COLUMNS + 1 cells each (one more shows a stray cell)."""
-    _check_workbook(path, label, deadline)
-    from openpyxl import load_workbook
-
-    # A file object, not the path: openpyxl refuses paths not ending in .xlsx (an upload's temporary name).
-    handle = _open(path, label)
-    try:
-        workbook = load_workbook(handle, read_only=True, data_only=True, keep_links=False)
-    except Exception as error:  # openpyxl raises many types for a damaged file
-        handle.close()
-        raise ImportFileError(f"{label}: not a readable .xlsx workbook ({type(error).__name__})") from None
-    try:
-        if not workbook.worksheets:
-            raise ImportFileError(f"{label}: no worksheet")
-        sheet = workbook.worksheets[0]
-        # A declared dimension of A1:XFD1048576 (in a 5 KB file) would pad every row to 16,384 cells and add empty
-        # rows up to 1,048,576: ignore it and read what is there, never wider than the columns we use.
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
-        number = 0
-        while True:
-            try:
-                cells = next(rows, None)
-            except Exception as error:  # a damaged cell or row
-                problem = f"not a readable .xlsx workbook ({type(error).__name__})"
-                raise ImportFileError(f"{label}, row {number + 1}: {problem}") from None
-            if cells is None:
-                return
-            number += 1
-            yield number, cells
-    finally:
-        workbook.close()
-        handle.close()
-
-
-
 # --- national records and the entry points --------------------------------------------------------------------------
 
 
@@ -794,7 +585,7 @@ def read_national(path: Path, progress: Callable[[int], None] | None = None) -> 
     from knowledge import dvcqg
 
     label = str(path)
-    deadline = _Deadline(MAX_NATIONAL_SECONDS)
+    deadline = Deadline(MAX_NATIONAL_SECONDS)
 
     def on_line(number: int) -> None:
         deadline.check(f"{label}, line {number}")
@@ -829,7 +620,7 @@ def read_file(path: Path, fmt: str | None = None, progress: Callable[[int], None
         raise ImportFileError(f"{label}: no such file")
     fmt = fmt or detect_format(path)
     if fmt == "dvcqg":
-        _check_size(path, label, MAX_FILE_BYTES)
+        check_size(path, label, MAX_FILE_BYTES)
         return read_national(path, progress)
     if fmt not in STAFF_FORMATS:
         raise ImportFileError(f"{label}: unknown format '{brief(fmt, 20)}' (use {'|'.join(FORMATS)})")
@@ -859,7 +650,7 @@ def read_offices(path: Path) -> list[OfficeInfo]:
     fmt = {"yaml": "yaml", "yml": "yaml", "json": "json", "csv": "csv"}.get(suffix)
     if fmt is None:
         raise ImportFileError(f"{label}: unknown file type '.{brief(suffix, 20)}' (use .yaml, .json or .csv)")
-    _check_size(path, label, MAX_STAFF_FILE_BYTES)
-    deadline = _Deadline(MAX_SECONDS)
+    check_size(path, label, MAX_STAFF_FILE_BYTES)
+    deadline = Deadline(MAX_SECONDS)
     with closing(_records(path, fmt, label, deadline, _OFFICES)) as records:
         return _collect_offices(records, deadline)

@@ -19,19 +19,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from knowledge import importer
+from knowledge import bounds, importer, xlsx
+from knowledge.bounds import MAX_COLUMNS, MAX_DEPTH, MAX_ROWS, MAX_SHEET_ROWS
 from knowledge.db import load_procedures
-from knowledge.importer import (
-    MAX_COLUMNS,
-    MAX_DEPTH,
-    MAX_ROWS,
-    MAX_SHEET_ROWS,
-    ImportFileError,
-    ReadResult,
-    read_file,
-    read_offices,
-    read_upload,
-)
+from knowledge.importer import ImportFileError, ReadResult, read_file, read_offices, read_upload
 from knowledge.records import DATA_KEYS, RecordError, parse_record
 
 HEADER = ",".join(DATA_KEYS)
@@ -116,7 +107,7 @@ def many_entries_xlsx(folder: Path) -> Path:
     """A zip of 1,001 empty parts."""
     path = folder / "entries.xlsx"
     with zipfile.ZipFile(path, "w") as archive:
-        for number in range(importer.MAX_XLSX_ENTRIES + 1):
+        for number in range(bounds.MAX_XLSX_ENTRIES + 1):
             archive.writestr(f"part{number}.xml", b"")
     return path
 
@@ -178,7 +169,7 @@ def csv_blank_rows(folder: Path) -> Path:
 def csv_long_line(folder: Path) -> Path:
     """One physical line of over a million characters."""
     path = folder / "line.csv"
-    path.write_text("code,name\n9.1," + "a" * importer.MAX_ROW_CHARS, encoding="utf-8")
+    path.write_text("code,name\n9.1," + "a" * bounds.MAX_ROW_CHARS, encoding="utf-8")
     return path
 
 
@@ -445,10 +436,10 @@ def test_shared_strings_and_part_sizes_are_bounded(tmp_path, monkeypatch):
         for info in source.infolist():
             target.writestr(info.filename, source.read(info))
         target.writestr("xl/sharedStrings.xml", strings)
-    monkeypatch.setattr(importer, "MAX_SHARED_STRINGS", 10)
+    monkeypatch.setattr(xlsx, "MAX_SHARED_STRINGS", 10)
     with pytest.raises(ImportFileError, match=r"strings\.xlsx, part 'xl/sharedStrings\.xml': more than 10 shared"):
         read_file(path)
-    monkeypatch.setattr(importer, "MAX_XML_TAGS_PER_PART", 5)
+    monkeypatch.setattr(xlsx, "MAX_XML_TAGS_PER_PART", 5)
     with pytest.raises(ImportFileError, match=r"strings\.xlsx, part '[^']+': more than 5 XML elements in one part"):
         read_file(path)
 
