@@ -5,9 +5,10 @@ Platform rules it keeps (reference/platforms.md §2B):
   timestamp + OA secret key>` (the timestamp of the body, else the `X-ZEvent-Timestamp` header), compared in
   constant time. It is answered at once and handled afterwards: Zalo wants a 200 within about 2 s.
 - Replies go to `POST /v3.0/oa/message/cs` with `recipient.message_id` (the citizen's message), which makes
-  them free replies: 8 within 48 hours of the citizen's last message. The window and its count are kept per
-  citizen in the shared state; a longer answer is cut so the important part comes first, and what the window
-  cannot carry waits until the citizen sends "gửi tiếp" (a new message, a new window). Nothing is sent with
+  them free replies: 8 within 48 hours of the citizen's last message. The window is kept per citizen in the
+  shared state, each reply taking one of its 8 slots atomically (workers never send a 9th together); a longer
+  answer is cut so the important part comes first, and what the window cannot carry waits until the citizen
+  sends "gửi tiếp" (a new message, a new window). Nothing is sent with
   `user_id` alone (a paid proactive message) except the one greeting after a follow, at most once a week.
 - Buttons are `oa.query.hide` (at most 4; the rest numbered in the text). Pressing one makes the citizen send
   its payload as a hidden text: "#" + our button data.
@@ -386,25 +387,43 @@ class ZaloOAChannel:
 
     def _open_window(self, user: str, message_id: str) -> None:
         """A citizen's message opens a new window: REPLY_QUOTA free replies to it within 48 hours."""
-        window = {"message_id": message_id, "used": 0, "opened": time.time()}
+        window = {"message_id": message_id, "opened": time.time()}
         self.assistant.state.put(_window_key(user), window, REPLY_WINDOW_SECONDS - WINDOW_MARGIN_SECONDS)
 
-    def _remaining(self, user: str) -> int:
+    def _open(self, user: str) -> tuple[str, float] | None:
+        """The citizen's open window: the message replies go to, and the seconds it has left."""
         window = self.assistant.state.get(_window_key(user))
-        return max(0, REPLY_QUOTA - int(window.get("used", REPLY_QUOTA))) if window else 0
+        if not window:
+            return None
+        left = float(window.get("opened", 0)) + REPLY_WINDOW_SECONDS - WINDOW_MARGIN_SECONDS - time.time()
+        return (str(window["message_id"]), left) if left > 0 else None
+
+    def _remaining(self, user: str) -> int:
+        """Free replies left in the citizen's window (slots are taken in order, so the first free one says)."""
+        window = self._open(user)
+        if window is None:
+            return 0
+        state = self.assistant.state
+        used = next(
+            (slot for slot in range(REPLY_QUOTA) if state.get(_slot_key(user, window[0], slot)) is None), REPLY_QUOTA
+        )
+        return REPLY_QUOTA - used
 
     def _reserve(self, user: str) -> str | None:
-        """Count one reply against the window before it is sent (a lost answer must not let a 9th through);
-        the message id to reply to, or None when the window is closed or used up."""
-        key = _window_key(user)
-        window = self.assistant.state.get(key)
-        if not window or int(window.get("used", REPLY_QUOTA)) >= REPLY_QUOTA:
+        """Take one of the window's reply slots before sending (a lost answer must not let a 9th through); the
+        message id to reply to, or None when the window is closed or used up.
+
+        Each slot is a row added only if absent, so two workers answering the same citizen at the same
+        moment never take the same one: together they send at most REPLY_QUOTA free replies, never a paid one.
+        """
+        window = self._open(user)
+        if window is None:
             return None
-        ttl = float(window.get("opened", 0)) + REPLY_WINDOW_SECONDS - WINDOW_MARGIN_SECONDS - time.time()
-        if ttl <= 0:
-            return None
-        self.assistant.state.put(key, {**window, "used": int(window["used"]) + 1}, ttl)
-        return str(window["message_id"])
+        message_id, left = window
+        for slot in range(REPLY_QUOTA):
+            if self.assistant.state.add(_slot_key(user, message_id, slot), {}, left):
+                return message_id
+        return None
 
     # -- outbound ---------------------------------------------------------------------------------------
 
@@ -504,6 +523,10 @@ class ZaloOAChannel:
 
 def _window_key(user: str) -> str:
     return f"{CHANNEL}:window:{user}"
+
+
+def _slot_key(user: str, message_id: str, slot: int) -> str:
+    return f"{CHANNEL}:reply:{user}:{message_id}:{slot}"
 
 
 def _pending_key(user: str) -> str:

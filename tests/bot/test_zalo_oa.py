@@ -290,6 +290,21 @@ async def test_staff_answers_go_only_inside_the_window(worker, oa_api):
     assert len(replies_to(oa_api, msg_id)) == 8
 
 
+async def test_two_workers_answering_one_citizen_at_once_send_no_ninth_message(oa_settings):
+    first, second = Worker(), Worker()  # two processes on one database
+    try:
+        msg_id = await first.say("tôi muốn hỏi cán bộ", user="7788")
+        answer = Reply((Message("Cán bộ trả lời: mang theo bản chính."),))
+        sent = await asyncio.gather(*(worker.channel.send("7788", answer) for worker in (first, second) * 10))
+    finally:
+        await first.close()
+        await second.close()
+    staff = [body for body in replies_to(oa_settings, msg_id) if "Cán bộ trả lời" in body["message"]["text"]]
+    assert len(replies_to(oa_settings, msg_id)) == 8  # the window's 8 free replies, never a 9th
+    assert sent.count(True) == len(staff)  # what could not go is reported unsent (staff call instead)
+    assert sent.count(False) == 20 - len(staff)
+
+
 # -- tokens ---------------------------------------------------------------------------------------------------
 
 
