@@ -27,6 +27,8 @@ CODE_PATTERN = re.compile(r"\bHCB[\s-]*([" + CODE_ALPHABET + r"]{" + str(CODE_LE
 MAX_QUESTION = 2000
 MAX_ANSWER = 4000
 MAX_DELIVERY_ATTEMPTS = 5
+# A worker that claimed a send or a staff post and has not finished it by then has stopped: the claim is released.
+STALE_CLAIM = timedelta(minutes=5)
 TICKET_OPEN_RATE = Rate(burst=3, per_second=1 / 1200)  # per conversation: a few at once, then one in 20 minutes
 TICKET_LOOKUP_RATE = Rate(burst=10, per_second=0.2)  # a citizen checks a code now and then; guessing is slow
 WEB = "web"
@@ -197,7 +199,7 @@ def pending_deliveries(engine: Engine, channels: tuple[str, ...], limit: int = 5
         )
 
 
-def release_stale_sends(engine: Engine, older_than: timedelta = timedelta(minutes=5)) -> None:
+def release_stale_sends(engine: Engine, older_than: timedelta = STALE_CLAIM) -> None:
     """Deliveries a worker claimed and never finished (it stopped): back to pending."""
     with Session(engine, expire_on_commit=False) as session:
         session.execute(
@@ -231,33 +233,42 @@ def fetch_outbox(engine: Engine, session_key: str) -> list[tuple[str, Ticket | N
         return delivered
 
 
+def _unposted(now: datetime, older_than: timedelta = STALE_CLAIM):
+    """Open tickets not posted to the staff group, and not being posted (a claim older than `older_than` was
+    left by a worker that stopped mid-post)."""
+    return (
+        (Ticket.status == "open")
+        & Ticket.staff_message_id.is_(None)
+        & (Ticket.staff_post_claimed_at.is_(None) | (Ticket.staff_post_claimed_at < now - older_than))
+    )
+
+
 def claim_staff_post(engine: Engine, code: str) -> bool:
     """Take the posting of a new ticket to the staff group for this worker (it is posted once)."""
+    now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         claimed = session.execute(
-            update(Ticket).where(Ticket.code == code, Ticket.staff_message_id.is_(None)).values(staff_message_id=0)
+            update(Ticket).where(Ticket.code == code, _unposted(now)).values(staff_post_claimed_at=now)
         )
         session.commit()
         return claimed.rowcount == 1
 
 
 def unposted_to_staff(engine: Engine, limit: int = 20) -> list[Ticket]:
-    """Open tickets not yet posted to the staff group."""
+    """Open tickets not yet posted to the staff group (nor being posted)."""
     with Session(engine, expire_on_commit=False) as session:
         return list(
-            session.exec(
-                select(Ticket)
-                .where(Ticket.status == "open", Ticket.staff_message_id.is_(None))
-                .order_by(Ticket.created_at)
-                .limit(limit)
-            ).all()
+            session.exec(select(Ticket).where(_unposted(utcnow())).order_by(Ticket.created_at).limit(limit)).all()
         )
 
 
 def mark_posted(engine: Engine, code: str, message_id: int | None) -> None:
-    """Remember the staff group post of a ticket (a reply to it answers the ticket); None: not posted after all."""
+    """Remember the staff group post of a ticket (a reply to it answers the ticket); None: not posted after all,
+    the claim is released for a later round."""
     with Session(engine, expire_on_commit=False) as session:
-        session.execute(update(Ticket).where(Ticket.code == code).values(staff_message_id=message_id))
+        session.execute(
+            update(Ticket).where(Ticket.code == code).values(staff_message_id=message_id, staff_post_claimed_at=None)
+        )
         session.commit()
 
 

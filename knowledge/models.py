@@ -208,6 +208,7 @@ class Ticket(SQLModel, table=True):
     delivered_at: datetime | None = None
     delivery_error: str = ""
     staff_message_id: int | None = Field(default=None, index=True)  # its post in the staff Telegram group
+    staff_post_claimed_at: datetime | None = None  # when a worker took the post (a stale claim is released)
     purged_at: datetime | None = None
 
 

@@ -6,9 +6,11 @@ import io
 import json
 import re
 import sys
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from bot.accounts import create_user
 from bot.app import build_app
@@ -17,7 +19,8 @@ from bot.channels.telegram_loopback import LoopbackBotAPI
 from bot.cli import main
 from bot.delivery import deliver_once
 from bot.server import build_web
-from bot.tickets import find_ticket
+from bot.tickets import claim_staff_post, find_ticket
+from knowledge.models import Ticket, utcnow
 from tests.bot.test_telegram import CITIZEN, button_update, buttons_of, message_update, send, text_of
 
 SESSION = "ticket-session-01"
@@ -238,6 +241,30 @@ async def test_the_whole_loop_on_telegram_through_the_staff_group(telegram, caps
     await deliver_once(app.engine, senders, channel)  # delivered once
     assert len([call for call in api.sent()[before:] if int(call["chat_id"]) == CITIZEN]) == 1
     assert find_ticket(app.engine, code).delivery == "delivered"
+
+
+async def test_a_ticket_whose_staff_post_was_left_half_done_still_reaches_staff(telegram):
+    application, api, app, channel = telegram
+    await send(application, api, message_update("/hoicanbo"))
+    code = CODE.search(text_of(await send(application, api, message_update(OUT_OF_SCOPE)))).group(0)
+    assert claim_staff_post(app.engine, code)  # a worker took the post, then stopped before sending it
+
+    def staff_posts() -> list[dict]:
+        return [call for call in api.sent() if int(call["chat_id"]) == -100777 and code in call["text"]]
+
+    await deliver_once(app.engine, {"telegram": channel}, channel)
+    assert staff_posts() == []  # a fresh claim: that worker may still be posting
+    with Session(app.engine) as session:  # ... until the claim is old
+        ticket = session.get(Ticket, code)
+        ticket.staff_post_claimed_at = utcnow() - timedelta(minutes=10)
+        session.add(ticket)
+        session.commit()
+    await deliver_once(app.engine, {"telegram": channel}, channel)
+    await deliver_once(app.engine, {"telegram": channel}, channel)
+    assert len(staff_posts()) == 1  # posted once, and a staff reply to it answers the ticket
+    post_id = find_ticket(app.engine, code).staff_message_id
+    done = await send(application, api, staff_reply("Anh báo Công an xã.", post_id))
+    assert "Đã gửi câu trả lời" in text_of(done)
 
 
 async def test_an_answer_to_a_citizen_who_blocked_the_bot_is_shown_to_staff(telegram, capsys, monkeypatch):
