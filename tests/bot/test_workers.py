@@ -8,12 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import func
@@ -22,96 +19,17 @@ from sqlmodel import Session, select
 from knowledge.db import BUNDLED_DIR, make_engine
 from knowledge.importer import read_bundled
 from knowledge.models import QueryLog
+from tests.bot.bot_api import FakeBotAPI
 from tests.bot.processes import free_port, status, wait_for
 
 TOKEN = "123456:WORKERS"
 NEW_CODE = "9.990001"
 
 
-class FakeBotAPI(ThreadingHTTPServer):
-    """The Bot API methods polling needs; it notes which process called (each gets its own path prefix)."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.updates: list[dict] = []
-        self.sent: list[dict] = []
-        self.polls: list[str] = []  # the prefix of every getUpdates call
-        self.confirmed = 0
-        self.lock = threading.Lock()
-        self.next_id = 1
-
-    def base_url(self, prefix: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/{prefix}"
-
-    def push(self, text: str) -> None:
-        with self.lock:
-            message = {
-                "message_id": self.next_id,
-                "date": 0,
-                "chat": {"id": 42, "type": "private"},
-                "from": {"id": 42, "is_bot": False, "first_name": "Lan"},
-                "text": text,
-            }
-            self.updates.append({"update_id": self.next_id, "message": message})
-            self.next_id += 1
-
-    def pollers_since(self, start: int) -> set[str]:
-        with self.lock:
-            return set(self.polls[start:])
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeBotAPI
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-        if self.headers.get("Content-Type", "").startswith("application/json"):
-            params = json.loads(body or "{}")
-        else:
-            params = {key: values[0] for key, values in parse_qs(body).items()}
-        prefix, _, rest = self.path.strip("/").partition("/")
-        method = rest.rsplit("/", 1)[-1]
-        result: object = True
-        if method == "getMe":
-            result = {"id": 1, "is_bot": True, "first_name": "TTHC", "username": "tthc_test_bot"}
-        elif method == "getUpdates":
-            with self.server.lock:
-                self.server.polls.append(prefix)
-            with self.server.lock:  # as Telegram: an offset confirms (and forgets) every earlier update
-                self.server.confirmed = max(self.server.confirmed, int(params.get("offset", 0) or 0))
-            deadline = time.monotonic() + 0.5
-            while True:
-                with self.server.lock:
-                    result = [u for u in self.server.updates if u["update_id"] >= self.server.confirmed]
-                if result or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-        elif method == "sendMessage":
-            with self.server.lock:
-                self.server.sent.append({**params, "via": prefix})
-            result = {"message_id": 1, "date": 0, "text": "", "chat": {"id": int(params["chat_id"]), "type": "private"}}
-        payload = json.dumps({"ok": True, "result": result}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        try:
-            self.wfile.write(payload)
-        except BrokenPipeError:
-            pass
-
-
 @pytest.fixture
 def bot_api():
-    server = FakeBotAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with FakeBotAPI.running() as server:
+        yield server
 
 
 class Server:
@@ -210,7 +128,7 @@ def test_two_servers_share_conversations_knowledge_the_query_log_and_one_telegra
         time.sleep(3)
         (poller,) = bot_api.pollers_since(0)
         assert bot_api.pollers_since(seen) == {poller}
-        bot_api.push("đăng ký kết hôn cần gì")
+        bot_api.push_text("đăng ký kết hôn cần gì")
         asked["đăng ký kết hôn cần gì"] += 1
         wait_for(lambda: bot_api.sent, 60, "a Telegram answer")
         time.sleep(1)
@@ -236,7 +154,7 @@ def test_two_servers_share_conversations_knowledge_the_query_log_and_one_telegra
         assert "Traceback" not in output, output
         handed_over = len(bot_api.polls)
         wait_for(lambda: bot_api.pollers_since(handed_over) == {other}, 60, "the other process to poll")
-        bot_api.push("làm giấy khai sinh ở đâu")
+        bot_api.push_text("làm giấy khai sinh ở đâu")
         asked["làm giấy khai sinh ở đâu"] += 1
         wait_for(lambda: [m for m in bot_api.sent if m["via"] == other], 60, "an answer from the other process")
     finally:

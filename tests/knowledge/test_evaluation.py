@@ -59,32 +59,27 @@ def test_readable_report_lists_misses_then_summary_by_length(index, cases):
     assert any(line.strip().startswith(">25") for line in lines)
 
 
-def test_out_of_scope_answered_from_a_national_record_counts_as_handled(bundled, cases):
-    passport = replace(
+def national_passport(bundled, level: str):
+    """An imported national record of a passport procedure, handled at `level`."""
+    return replace(
         next(info for info in bundled if info.code == "1.014061"),
         code="9.001456",
         name="Cấp hộ chiếu phổ thông",
         short_name="Cấp hộ chiếu phổ thông",
-        level="Cấp tỉnh",
+        level=level,
         aliases=(),
         origin="dvcqg",
     )
-    report = evaluate(SearchIndex([*bundled, passport]), cases)
+
+
+def test_out_of_scope_answered_from_a_national_record_counts_as_handled(bundled, cases):
+    report = evaluate(SearchIndex([*bundled, national_passport(bundled, "Cấp tỉnh")]), cases)
     assert report["out_of_scope_answered_national"] == 1
     assert report["out_of_scope_rejected"] == 1.0
     assert "1 answered from a national record" in "\n".join(format_report(report))
 
 
 def test_a_national_answer_done_at_the_commune_is_still_a_miss(bundled, cases):
-    passport = replace(
-        next(info for info in bundled if info.code == "1.014061"),
-        code="9.001456",
-        name="Cấp hộ chiếu phổ thông",
-        short_name="Cấp hộ chiếu phổ thông",
-        level="Cấp xã",
-        aliases=(),
-        origin="dvcqg",
-    )
-    report = evaluate(SearchIndex([*bundled, passport]), cases)
+    report = evaluate(SearchIndex([*bundled, national_passport(bundled, "Cấp xã")]), cases)
     assert report["out_of_scope_answered_national"] == 0
     assert report["out_of_scope_rejected"] == 0.5
