@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.records import DATA_KEYS, LIST_KEYS, OFFICE_KEYS, OfficeInfo, ProcedureInfo
+from knowledge.records import DATA_KEYS, OFFICE_KEYS, OfficeInfo, ProcedureInfo
 
 EXPORT_FORMATS = ("json", "yaml", "csv", "xlsx")
 
@@ -36,9 +36,32 @@ def unguard(cell: object) -> object:
     return cell
 
 
-def _cell(info: ProcedureInfo, key: str) -> str:
-    value = getattr(info, key)
-    return guard("\n".join(value) if key in LIST_KEYS else value)
+def _cell(value: object) -> object:
+    """A field as a spreadsheet cell: lists one item per line (as the importer reads them), text guarded."""
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(value)
+    return guard(value) if isinstance(value, str) else value
+
+
+def _csv(header: tuple[str, ...], rows: list[list[object]]) -> str:
+    """CSV text with a BOM, so Excel reads Vietnamese correctly."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def _format_of(target: str) -> str:
+    """The format a target's suffix names; JSON for standard output."""
+    return "json" if target == "-" else Path(target).suffix.lower().lstrip(".").replace("yml", "yaml")
+
+
+def _write(text: str, target: str) -> None:
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8", newline="")
 
 
 def export_text(infos: list[ProcedureInfo], fmt: str) -> str:
@@ -48,12 +71,7 @@ def export_text(infos: list[ProcedureInfo], fmt: str) -> str:
     if fmt == "yaml":
         return yaml.safe_dump([info.to_dict() for info in infos], allow_unicode=True, sort_keys=False, width=110)
     if fmt == "csv":
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(DATA_KEYS)
-        for info in infos:
-            writer.writerow([_cell(info, key) for key in DATA_KEYS])
-        return "\ufeff" + buffer.getvalue()
+        return _csv(DATA_KEYS, [[_cell(getattr(info, key)) for key in DATA_KEYS] for info in infos])
     raise ExportError(f"cannot write format '{fmt}' as text (use {'|'.join(EXPORT_FORMATS)})")
 
 
@@ -69,7 +87,7 @@ def export_xlsx(infos: list[ProcedureInfo], path: Path) -> None:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for info in infos:
-        sheet.append([_cell(info, key) for key in DATA_KEYS])
+        sheet.append([_cell(getattr(info, key)) for key in DATA_KEYS])
     wrap = Alignment(wrap_text=True, vertical="top")
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
@@ -81,7 +99,7 @@ def export_xlsx(infos: list[ProcedureInfo], path: Path) -> None:
 def export(infos: list[ProcedureInfo], target: str, fmt: str | None = None) -> None:
     """Write procedures to a file, or to standard output when target is '-'."""
     if fmt is None:
-        fmt = "json" if target == "-" else Path(target).suffix.lower().lstrip(".").replace("yml", "yaml")
+        fmt = _format_of(target)
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"{target}: unknown export format '{fmt}' (use {'|'.join(EXPORT_FORMATS)})")
     if fmt == "xlsx":
@@ -89,31 +107,19 @@ def export(infos: list[ProcedureInfo], target: str, fmt: str | None = None) -> N
             raise ExportError("xlsx cannot be written to standard output; give a file name")
         export_xlsx(infos, Path(target))
         return
-    text = export_text(infos, fmt)
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8", newline="")
+    _write(export_text(infos, fmt), target)
 
 
 def export_offices(offices: list[OfficeInfo], target: str) -> None:
     """Offices as YAML/JSON/CSV to a file, or JSON to standard output with '-'."""
-    fmt = "json" if target == "-" else Path(target).suffix.lower().lstrip(".").replace("yml", "yaml")
+    fmt = _format_of(target)
     rows = [office.to_dict() for office in offices]
     if fmt == "json":
         text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     elif fmt == "yaml":
         text = yaml.safe_dump(rows, allow_unicode=True, sort_keys=False)
     elif fmt == "csv":
-        buffer = io.StringIO(newline="")
-        writer = csv.DictWriter(buffer, fieldnames=OFFICE_KEYS, lineterminator="\r\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: guard(value) if isinstance(value, str) else value for key, value in row.items()})
-        text = "\ufeff" + buffer.getvalue()
+        text = _csv(OFFICE_KEYS, [[_cell(row[key]) for key in OFFICE_KEYS] for row in rows])
     else:
         raise ExportError(f"{target}: unknown export format '{fmt}' (use .yaml, .json or .csv)")
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8", newline="")
+    _write(text, target)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.cli import main
+from knowledge.db import load_offices, make_engine
 from tests.conftest import DEV_QUERIES
 
 
@@ -161,9 +162,10 @@ def test_bench_telegram_reports_updates_per_second(database_url, capsys):
     assert code == 0
     assert report["updates"] == 40 and report["messages_sent"] >= 40  # every update was answered
     # The share is the ratio of the two rates measured in this run.
-    share = report["dialog_updates_per_second"] and report["application_updates_per_second"] / report[
-        "dialog_updates_per_second"
-    ]
+    share = (
+        report["dialog_updates_per_second"]
+        and report["application_updates_per_second"] / report["dialog_updates_per_second"]
+    )
     assert report["application_share_of_dialog"] == pytest.approx(share, rel=0.02)
 
 
@@ -234,8 +236,21 @@ def test_offices_are_added_listed_exported_imported_and_removed(database_url, ca
 
 
 def test_offices_exported_to_a_spreadsheet_run_no_formulas_and_come_back_unchanged(database_url, capsys, tmp_path):
-    notes = "=HYPERLINK(\"http://evil.example\";\"bấm\")"
-    added = run(capsys, "office", "add", "xa-b", "--name", "Xã B", "--phone", "+84 262 111 222", "--notes", notes)
+    notes = '=HYPERLINK("http://evil.example";"bấm")'
+    added = run(
+        capsys,
+        "office",
+        "add",
+        "xa-b",
+        "--name",
+        "Xã B",
+        "--phone",
+        "+84 262 111 222",
+        "--notes",
+        notes,
+        "--agencies",
+        "UBND cấp xã; Công an cấp xã",
+    )
     assert added[0] == 0
     target = tmp_path / "offices.csv"
     assert run(capsys, "office", "export", str(target))[0] == 0
@@ -245,6 +260,8 @@ def test_offices_exported_to_a_spreadsheet_run_no_formulas_and_come_back_unchang
     assert run(capsys, "office", "remove", "xa-b")[0] == 0
     assert run(capsys, "office", "import", str(target))[0] == 0
     assert run(capsys, "office", "list")[1] == before and "+84 262 111 222" in before
+    (office,) = load_offices(make_engine(database_url))
+    assert office.agencies == ("UBND cấp xã", "Công an cấp xã")  # still both desks, not one "police" agency
 
 
 def test_lint_exits_1_when_it_finds_problems(database_url, capsys, tmp_path):
