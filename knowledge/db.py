@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, event, inspect, update
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, SQLModel, create_engine, delete, func, select
 
 from knowledge.models import Alias, KnowledgeVersion, Office, Procedure, utcnow
@@ -122,18 +123,32 @@ def init_db(engine: Engine, seed: bool = True) -> int:
 _KNOWLEDGE_TABLES = (Procedure, Alias, Office)
 
 
+_BUMPED = "knowledge_version_moved"  # session.info: the version already moved in this transaction
+
+
 @event.listens_for(OrmSession, "before_flush")
 def _count_knowledge_changes(session: OrmSession, _context: object, _instances: object) -> None:
-    """Every flush that touches procedures, aliases or offices moves the knowledge version, in the same
-    transaction, whoever writes (importer, admin, CLI): the running workers see it and reload."""
+    """A transaction that touches procedures, aliases or offices moves the knowledge version once, whoever
+    writes (importer, admin, CLI): the running workers see it and reload."""
+    if session.info.get(_BUMPED):
+        return  # an import flushes once per row: one move per transaction is enough
     touched = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(row, _KNOWLEDGE_TABLES) for row in touched):
         bump_knowledge_version(session)
 
 
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_version_move(session: OrmSession, transaction: SessionTransaction) -> None:
+    # At the end of the transaction or of a savepoint (a rolled-back move is then made again, never missed);
+    # not at the end of the inner transaction every flush opens.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_BUMPED, None)
+
+
 def bump_knowledge_version(session: OrmSession) -> None:
     """Move the knowledge version in this transaction (for changes the workers must see, e.g. a staff answer
     made public, that the flush hook does not watch)."""
+    session.info[_BUMPED] = True
     moved = session.execute(
         update(KnowledgeVersion)
         .where(KnowledgeVersion.id == 1)

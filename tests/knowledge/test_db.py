@@ -1,5 +1,7 @@
 """Database schema: migrations bring old databases up to date, and match the models exactly."""
 
+from dataclasses import replace
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -10,11 +12,14 @@ from sqlmodel import SQLModel
 from knowledge.db import (
     SchemaBehindError,
     _alembic_config,
+    add_alias,
     init_db,
+    knowledge_version,
     load_procedures,
     make_engine,
     schema_revisions,
     upgrade_schema,
+    write_procedures,
 )
 
 pytestmark = pytest.mark.databases  # SQLite, and PostgreSQL when TTHC_TEST_POSTGRES_URL is set
@@ -57,4 +62,18 @@ def test_a_database_of_the_first_release_is_upgraded_and_keeps_its_rows(database
     assert _differences(engine) == []
     (old,) = load_procedures(engine)
     assert (old.code, old.documents, old.special_cases, old.online_level) == ("9.000001", ("Tờ khai",), (), "")
+    engine.dispose()
+
+
+def test_every_change_moves_the_knowledge_version_once_per_transaction(database_url):
+    engine = make_engine(database_url)
+    init_db(engine)
+    infos = load_procedures(engine)
+    before = knowledge_version(engine)
+    write_procedures(engine, [replace(info, name=info.name + " (sửa)") for info in infos])
+    assert knowledge_version(engine) == before + 1  # workers reload once; not one update of the counter per row
+    assert add_alias(engine, infos[0].code, "một cách gọi mới")
+    assert knowledge_version(engine) == before + 2
+    write_procedures(engine, infos, dry_run=True)  # nothing written: nothing to reload
+    assert knowledge_version(engine) == before + 2
     engine.dispose()
