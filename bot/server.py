@@ -54,7 +54,6 @@ async def _watch_knowledge(app: App) -> None:
 STOP_SECONDS = 20.0  # for the background work to stop once the web server has
 PURGE_EVERY_SECONDS = 24 * 3600.0
 PURGE_FIRST_AFTER_SECONDS = 30.0  # not in the way of start-up, yet done even when restarts come often
-POLLING_CHANNELS = ("zalo_bot",)  # channels whose whole background work is long polling when not on webhooks
 
 
 def _background(app: App, channel: Channel) -> Coroutine[Any, Any, None]:
@@ -62,9 +61,6 @@ def _background(app: App, channel: Channel) -> Coroutine[Any, Any, None]:
     exclusive = functools.partial(while_holding, app.engine, f"poll:{channel.name}")
     if hasattr(channel, "exclusive"):  # the channel starts up everywhere and polls under the lease
         channel.exclusive = exclusive  # type: ignore[attr-defined]
-        return channel.run()
-    if channel.name in POLLING_CHANNELS and not getattr(channel, "webhook_url", None):
-        return exclusive(channel.run)
     return channel.run()
 
 

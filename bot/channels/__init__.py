@@ -5,7 +5,7 @@ two hooks (`Channel`): routes to mount on the web server (webhooks) and backgrou
 server runs whatever `configured_channels` returns; a new platform is a module here plus one line below.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,7 +56,9 @@ class Channel(Protocol):
         """Add this channel's routes (webhooks) to the web server; may add none."""
 
     async def run(self) -> None:
-        """Do the channel's background work (long polling) until cancelled; may return at once."""
+        """Do the channel's background work until cancelled; may return at once. A channel that polls has an
+        attribute `exclusive` (an `Exclusive`) and polls through it: the server sets it to a lease, so that one
+        process of the deployment polls while every process sends and takes webhooks."""
 
     async def send(self, user_id: str, reply: Reply) -> bool:
         """Send what the citizen did not just ask for (a staff answer to their question). True when sent;
@@ -70,6 +72,14 @@ class Capabilities:
     max_text: int  # characters per message (Telegram counts UTF-16 units)
     html: bool  # the safe HTML subset, or plain text
     max_buttons: int | None  # buttons per message; None: no limit; 0: no buttons, numbered choices instead
+
+
+Exclusive = Callable[[Callable[[], Awaitable[None]]], Awaitable[None]]
+
+
+async def run_at_once(work: Callable[[], Awaitable[None]]) -> None:
+    """The default `exclusive` of a polling channel: no lease (one process, tests); the server gives a lease."""
+    await work()
 
 
 def utf16_length(text: str) -> int:

@@ -39,7 +39,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import texts
-from bot.channels import Assistant, Capabilities, utf16_length
+from bot.channels import Assistant, Capabilities, Exclusive, run_at_once, utf16_length
 from bot.conversation import Button, Incoming, Message, Reply
 from bot.tickets import TicketError, answer_ticket, ticket_for_staff_post
 
@@ -329,7 +329,7 @@ class TelegramChannel:
         self.webhook_secret = (webhook_secret or secrets.token_urlsafe(32)) if webhook_url else None
         # How long polling is run: at once here; the server wraps it in a lease (bot.leases) so that one
         # process of the deployment polls while every process can send.
-        self.exclusive: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]] = _at_once
+        self.exclusive: Exclusive = run_at_once
 
     def mount(self, web: "FastAPI") -> None:
         """In webhook mode, the route Telegram posts updates to."""
@@ -446,10 +446,6 @@ class TelegramChannel:
         finally:
             if updater.running:
                 await updater.stop()
-
-
-async def _at_once(run: Callable[[], Awaitable[None]]) -> None:
-    await run()
 
 
 def from_settings(assistant: Assistant) -> TelegramChannel | None:

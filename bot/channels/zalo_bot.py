@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot import texts
-from bot.channels import Assistant, Capabilities
+from bot.channels import Assistant, Capabilities, Exclusive, run_at_once
 from bot.channels.plaintext import ZALO_MAX_TEXT, render
 from bot.conversation import Incoming, Message, Reply
 from bot.guards import read_body
@@ -213,6 +213,7 @@ class ZaloBotChannel:
         self.first_pause = first_pause
         self.poll_seconds = poll_seconds
         self.background = Background(CHANNEL)
+        self.exclusive: Exclusive = run_at_once  # the server makes it a lease: one process polls
 
     # -- inbound ----------------------------------------------------------------------------------------
 
@@ -301,19 +302,23 @@ class ZaloBotChannel:
     # -- background work --------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Until cancelled: register the webhook, or poll. Polling must run in one process only: a lease
-        can wrap `poll()` (sending and webhooks work in every process)."""
+        """Until cancelled: register the webhook, or poll through `exclusive` (one process of the deployment
+        polls; sending and webhooks work in every process, with the client open until the end)."""
         try:
             if self.webhook_url:
                 await self._retrying(self._register_webhook, "register the webhook")
                 await asyncio.Event().wait()
             else:
-                with contextlib.suppress(ZaloBotError, PollIdle):  # a clean bot may answer 404
-                    await self.client.delete_webhook()
-                await self.poll()
+                await self.exclusive(self._take_over_and_poll)
+                await asyncio.Event().wait()  # the lease ended with the server: wait to be cancelled too
         finally:
             await self.background.drain()
             await self.client.aclose()
+
+    async def _take_over_and_poll(self) -> None:
+        with contextlib.suppress(ZaloBotError, PollIdle):  # a clean bot may answer 404
+            await self.client.delete_webhook()
+        await self.poll()
 
     async def _register_webhook(self) -> None:
         assert self.webhook_url and self.webhook_secret
