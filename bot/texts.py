@@ -40,7 +40,7 @@ GREETING = (
 )
 HELP = (
     "<b>Cách dùng</b>\n"
-    "• Gõ câu hỏi về thủ tục bạn cần làm, ví dụ <i>nhập hộ khẩu cho con</i>, <i>đổi căn cước ở đâu</i>.\n"
+    "• Gõ câu hỏi về thủ tục bạn cần làm, ví dụ <i>đăng ký thường trú cho con</i>, <i>đổi căn cước ở đâu</i>.\n"
     "• Chọn các mục dưới câu trả lời (bấm nút, hoặc gửi số thứ tự trên Zalo) để xem hồ sơ, nơi nộp, thời gian, "
     "lệ phí, các bước.\n"
     "• /linhvuc: xem thủ tục theo lĩnh vực.\n"
@@ -91,9 +91,15 @@ FEEDBACK_THANKS_DOWN = (
 )
 ERROR_APOLOGY = "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút."
 TOO_LONG_NOTE = "(Tin nhắn dài quá, mình chỉ đọc phần đầu.)"
-SOURCE_NATIONAL = 'Nguồn: <a href="{url}">Cơ sở dữ liệu quốc gia về TTHC</a>, cập nhật {verified}.'
-SOURCE_OTHER = 'Nguồn: <a href="{url}">{host}</a>, cập nhật {verified}.'
-SOURCE_NONE = "Thông tin do cán bộ biên soạn, cập nhật {verified}."
+SOURCE_NATIONAL = (
+    'Nguồn: <a href="{url}">Cơ sở dữ liệu quốc gia về thủ tục hành chính</a>, cán bộ đối chiếu ngày {verified}. '
+    "Thông tin để tham khảo; hãy hỏi lại nơi nộp hồ sơ."
+)
+SOURCE_OTHER = (
+    'Nguồn: <a href="{url}">{host}</a>, cán bộ đối chiếu ngày {verified}. '
+    "Thông tin để tham khảo; hãy hỏi lại nơi nộp hồ sơ."
+)
+SOURCE_NONE = "Thông tin do cán bộ biên soạn ngày {verified}, chỉ để tham khảo; hãy hỏi lại nơi nộp hồ sơ."
 NATIONAL_RECORD_NOTE = "Thông tin lấy tự động từ Cổng Dịch vụ công quốc gia, chưa được cán bộ xã biên tập."
 CODE_LINE = "Mã thủ tục {code} · {level} · {field}"
 NOT_AT_COMMUNE = "ℹ️ Thủ tục này không làm ở xã, phường: do <b>{agency}</b> ({level}) giải quyết."
@@ -108,6 +114,9 @@ SUMMARY_DOCUMENTS = 4
 OFFICE_FILE_HERE = "🏢 Nộp tại {name}"
 OFFICE_NOT_HERE = "🏢 Thủ tục này do <b>{agency}</b> tiếp nhận, không nộp tại {name}."
 OFFICE_NOT_HERE_NO_AGENCY = "🏢 Thủ tục này không nộp tại {name}: xem mục 📍 Nơi nộp."
+OFFICE_MAYBE_HERE = (
+    "🏢 Thủ tục này nộp tại <b>{agency}</b>; một số nơi nhận cả tại {name}: hãy hỏi quầy tiếp nhận."
+)
 OFFICE_ONLINE = "🌐 Hoặc nộp trực tuyến: {online}"
 STAFF_ONLY = "Lệnh này chỉ dành cho cán bộ quản trị."
 RELOADED = "Đã nạp lại cơ sở tri thức: {count} thủ tục."
@@ -142,7 +151,7 @@ def _numbered(items: tuple[str, ...]) -> str:
     return "\n".join(f"{number}. {escape(item)}" for number, item in enumerate(items, start=1))
 
 
-MISSING = "Chưa có thông tin; hãy hỏi Trung tâm Phục vụ hành chính công xã, phường."
+MISSING = "Chưa có thông tin; hãy hỏi nơi tiếp nhận hồ sơ (Trung tâm Phục vụ hành chính công hoặc Công an xã, phường)."
 
 
 def facet_body(info: ProcedureInfo, facet: str) -> str:
@@ -278,6 +287,14 @@ def _agency_kind(agency: str) -> str:
     return "police" if any(word in agency.lower() for word in POLICE_WORDS) else "committee"
 
 
+ONE_STOP_WORDS = ("một cửa", "phục vụ hành chính công")
+
+
+def _names_one_stop_desk(where_to_file: str) -> bool:
+    """Whether where-to-file also names the commune's one-stop desk (beside the police, say)."""
+    return any(word in where_to_file.lower() for word in ONE_STOP_WORDS)
+
+
 def office_handles(office: OfficeInfo, info: ProcedureInfo) -> bool:
     """Whether the office receives this procedure's dossiers (by the agencies it lists; by default the
     commune People's Committee's, as at most one-stop centres)."""
@@ -292,6 +309,9 @@ def office_block(office: OfficeInfo, info: ProcedureInfo) -> str:
     if not office_handles(office, info):
         if not info.agency:
             return OFFICE_NOT_HERE_NO_AGENCY.format(name=escape(office.name))
+        if at_commune(info) and _names_one_stop_desk(info.where_to_file):
+            # Căn cước: "Công an xã, phường hoặc Bộ phận Một cửa cấp xã", where the one-stop desk has started.
+            return OFFICE_MAYBE_HERE.format(agency=escape(info.agency), name=escape(office.name))
         return OFFICE_NOT_HERE.format(agency=escape(info.agency), name=escape(office.name))
     lines = [f"<b>{OFFICE_FILE_HERE.format(name=escape(office.name))}</b>"]
     for label, value in (("Địa chỉ", office.address), ("Giờ làm việc", office.hours), ("Điện thoại", office.phone)):
@@ -338,7 +358,8 @@ WEB = {
     "placeholder": "Nhập câu hỏi, ví dụ: làm giấy khai sinh cần gì",
     "send": "Gửi",
     "error": "Không gửi được câu hỏi. Bạn kiểm tra mạng rồi thử lại nhé.",
-    "footer": "Thông tin để tham khảo theo Cơ sở dữ liệu quốc gia về TTHC; đối chiếu trên dichvucong.gov.vn.",
+    "footer": "Thông tin chỉ để tham khảo, theo Cơ sở dữ liệu quốc gia về thủ tục hành chính; "
+    "hãy kiểm tra lại trên dichvucong.gov.vn.",
     "ask_more": "Hỏi tiếp",
     "ask_web": "💬 Hỏi tiếp trên trang này",
     "ask_telegram": "✈️ Hỏi tiếp trên Telegram",
@@ -624,7 +645,7 @@ ASK_STAFF_CANCELLED = "Đã hủy, chưa gửi gì cho cán bộ. Bạn cứ h�
 ASK_STAFF_TOO_SHORT = "Câu hỏi ngắn quá, cán bộ khó trả lời. Bạn viết rõ hơn một chút giúp mình nhé."
 TICKET_OPENED = (
     "✅ Đã gửi câu hỏi cho cán bộ. Mã câu hỏi của bạn: <b>{code}</b>\n"
-    "Cán bộ sẽ trả lời {when} (giờ hành chính); câu trả lời gửi vào cuộc trò chuyện này. "
+    "Cán bộ sẽ trả lời {when}; câu trả lời gửi vào cuộc trò chuyện này. "
     "Nếu chưa nhận được, bạn gửi mã <b>{code}</b> để xem tình trạng."
 )
 TICKET_ANSWER = "💬 <b>Cán bộ trả lời câu hỏi {code}</b>\n<i>Bạn hỏi: {question}</i>\n\n{answer}"
@@ -649,7 +670,7 @@ WEB_TICKET_PAGE = {
     "title": "Câu hỏi gửi cán bộ",
     "asked": "Câu hỏi",
     "answer": "Cán bộ trả lời",
-    "waiting": "Cán bộ chưa trả lời; câu hỏi được trả lời {when} (giờ hành chính).",
+    "waiting": "Cán bộ chưa trả lời. Câu hỏi thường được trả lời {when}.",
     "not_found": "Không tìm thấy câu hỏi có mã này.",
     "public_title": "Hỏi đáp",
     "public_intro": "Câu hỏi của người dân đã được cán bộ trả lời công khai.",

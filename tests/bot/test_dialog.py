@@ -271,6 +271,17 @@ def test_after_an_office_code_a_police_procedure_is_sent_to_the_police_desk(inde
     assert "Nộp tại Trung tâm Phục vụ hành chính công xã A" in marriage and "Số 1" in marriage
 
 
+def test_after_an_office_code_a_card_filed_with_the_police_or_the_one_stop_desk_is_not_refused(index):
+    from knowledge.records import OfficeInfo
+
+    office = OfficeInfo("xa-a", "Trung tâm Phục vụ hành chính công xã A")
+    talk = Talk(Dialog(Catalog.build(index, offices={"xa-a": office})))
+    talk.handle(Incoming("test", "u", command="start", payload=encode_payload(None, "xa-a")))
+    card = talk.handle(Incoming("test", "u", button="1:f:1.014061:where")).messages[0].html
+    assert "Công an cấp xã" in card and "một số nơi nhận cả tại Trung tâm Phục vụ hành chính công xã A" in card
+    assert "không nộp tại" not in card  # the record: "Bộ phận Một cửa cấp xã (nếu đã triển khai)"
+
+
 def test_a_procedure_with_no_online_filing_never_offers_it(index):
     from knowledge.records import OfficeInfo
 
