@@ -390,40 +390,37 @@ class ZaloOAChannel:
         window = {"message_id": message_id, "opened": time.time()}
         self.assistant.state.put(_window_key(user), window, REPLY_WINDOW_SECONDS - WINDOW_MARGIN_SECONDS)
 
-    def _open(self, user: str) -> tuple[str, float] | None:
-        """The citizen's open window: the message replies go to, and the seconds it has left."""
-        window = self.assistant.state.get(_window_key(user))
+    def _window(self, user: str) -> "_Window | None":
+        """The citizen's open window, with the free replies it has used (slots are taken in order)."""
+        state = self.assistant.state
+        window = state.get(_window_key(user))
         if not window:
             return None
         left = float(window.get("opened", 0)) + REPLY_WINDOW_SECONDS - WINDOW_MARGIN_SECONDS - time.time()
-        return (str(window["message_id"]), left) if left > 0 else None
+        if left <= 0:
+            return None
+        message_id = str(window["message_id"])
+        used = next(
+            (slot for slot in range(REPLY_QUOTA) if state.get(_slot_key(user, message_id, slot)) is None), REPLY_QUOTA
+        )
+        return _Window(message_id, left, used)
 
     def _remaining(self, user: str) -> int:
-        """Free replies left in the citizen's window (slots are taken in order, so the first free one says)."""
-        window = self._open(user)
-        if window is None:
-            return 0
-        state = self.assistant.state
-        used = next(
-            (slot for slot in range(REPLY_QUOTA) if state.get(_slot_key(user, window[0], slot)) is None), REPLY_QUOTA
-        )
-        return REPLY_QUOTA - used
+        window = self._window(user)
+        return window.remaining if window else 0
 
-    def _reserve(self, user: str) -> str | None:
-        """Take one of the window's reply slots before sending (a lost answer must not let a 9th through); the
-        message id to reply to, or None when the window is closed or used up.
+    def _reserve(self, user: str, window: "_Window") -> bool:
+        """Take the window's next reply slot before sending (a lost answer must not let a 9th through).
 
         Each slot is a row added only if absent, so two workers answering the same citizen at the same
         moment never take the same one: together they send at most REPLY_QUOTA free replies, never a paid one.
         """
-        window = self._open(user)
-        if window is None:
-            return None
-        message_id, left = window
-        for slot in range(REPLY_QUOTA):
-            if self.assistant.state.add(_slot_key(user, message_id, slot), {}, left):
-                return message_id
-        return None
+        while window.used < REPLY_QUOTA:
+            slot = window.used
+            window.used += 1
+            if self.assistant.state.add(_slot_key(user, window.message_id, slot), {}, window.left):
+                return True
+        return False
 
     # -- outbound ---------------------------------------------------------------------------------------
 
@@ -431,7 +428,8 @@ class ZaloOAChannel:
         """Send as much as the window allows, in order; what does not fit waits for "gửi tiếp" (the last
         message sent says so) and replaces an earlier rest. A new answer also drops an earlier rest, unless
         `keep_rest` (a polite word, a staff answer). Returns how many messages were sent (0: window closed)."""
-        remaining = await asyncio.to_thread(self._remaining, user)
+        window = await asyncio.to_thread(self._window, user)
+        remaining = window.remaining if window else 0
         now, rest = list(messages), []
         if len(now) > remaining:
             if remaining == 0:
@@ -454,10 +452,10 @@ class ZaloOAChannel:
             await asyncio.to_thread(state.delete, _pending_key(user))
         sent = 0
         for message in now:
-            message_id = await asyncio.to_thread(self._reserve, user)
-            if message_id is None:
-                break
-            await self._post({"message_id": message_id}, message)
+            assert window is not None  # remaining > 0
+            if not await asyncio.to_thread(self._reserve, user, window):
+                break  # another worker used the rest of the window meanwhile
+            await self._post({"message_id": window.message_id}, message)
             sent += 1
         return sent
 
@@ -519,6 +517,19 @@ class ZaloOAChannel:
         finally:
             await self.background.drain()
             await self.http.aclose()
+
+
+@dataclass
+class _Window:
+    """A citizen's free reply window: the message replies name, its seconds left, the replies it has used."""
+
+    message_id: str
+    left: float
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return REPLY_QUOTA - self.used
 
 
 def _window_key(user: str) -> str:
