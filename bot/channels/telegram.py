@@ -41,6 +41,7 @@ from telegram.request import BaseRequest
 from bot import texts
 from bot.channels import Assistant, Capabilities, Exclusive, run_at_once, utf16_length
 from bot.conversation import Button, Incoming, Message, Reply
+from bot.guards import MAX_BODY_BYTES, read_body
 from bot.tickets import TicketError, answer_ticket, ticket_for_staff_post
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ CHANNEL = "telegram"
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 CAPABILITIES = Capabilities(max_text=MAX_TEXT, html=True, max_buttons=None)
 SEND_ATTEMPTS = 3
-MAX_WEBHOOK_BODY = 1024 * 1024  # Telegram's updates are a few KB; anything near this is not from Telegram
+MAX_WEBHOOK_BODY = MAX_BODY_BYTES  # updates are a few KB; anything near 1 MB is not from the platform
 ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
 _TAG = texts.TAG_PATTERN
 
@@ -366,14 +367,9 @@ class TelegramChannel:
         assert self.webhook_secret is not None
         if not hmac.compare_digest(header.encode(), self.webhook_secret.encode()):
             return 403
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
+        body = await read_body(request, MAX_WEBHOOK_BODY)
+        if body is None:
             return 413
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_WEBHOOK_BODY:
-                return 413
         try:
             data = json.loads(body)
             update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None

@@ -26,7 +26,7 @@ from bot import texts
 from bot.channels import Assistant, Capabilities, Exclusive, run_at_once
 from bot.channels.plaintext import ZALO_MAX_TEXT, render
 from bot.conversation import Incoming, Message, Reply
-from bot.guards import read_body
+from bot.guards import MAX_BODY_BYTES, read_body
 from bot.stores import seen_before
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ POLL_SECONDS = 30  # getUpdates long-poll timeout
 MIN_POLL_INTERVAL = 1.0  # the API answers at once while updates queue (and replays them): never poll faster
 MAX_PAUSE = 60.0
 SEND_ATTEMPTS = 3
-MAX_WEBHOOK_BODY = 1024 * 1024
+MAX_WEBHOOK_BODY = MAX_BODY_BYTES  # updates are a few KB; anything near 1 MB is not from the platform
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 HTTP_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")

@@ -37,7 +37,7 @@ from bot.channels import Assistant, Capabilities, utf16_length
 from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, render
 from bot.channels.zalo_bot import Background
 from bot.conversation import Button, Incoming, Message, Reply
-from bot.guards import read_body
+from bot.guards import MAX_BODY_BYTES, read_body
 from bot.stores import seen_before
 from knowledge.models import ChannelToken
 from knowledge.normalize import fold
@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "zalo_oa"
 CAPABILITIES = Capabilities(max_text=ZALO_MAX_TEXT, html=False, max_buttons=4)
 WEBHOOK_PATH = "/zalo/oa/webhook"
-MAX_WEBHOOK_BODY = 1024 * 1024
+MAX_WEBHOOK_BODY = MAX_BODY_BYTES  # updates are a few KB; anything near 1 MB is not from the platform
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TIMESTAMP_HEADER = "X-ZEvent-Timestamp"
 REPLY_QUOTA = 8  # free replies per citizen message (OA help centre: "8 tin trong 48 giờ")
