@@ -567,6 +567,7 @@ ZALO_CHOOSE_FEW = "👉 Gửi {first} hoặc {last} để chọn."
 ZALO_CHOOSE_RANGE = "👉 Gửi một số từ {first} đến {last} để chọn."
 # The Official Account may send a few free replies to each message; the rest of a long answer waits for this.
 ZALO_MORE_COMMAND = "gửi tiếp"
+ZALO_MORE_WORDS = (ZALO_MORE_COMMAND, "tiếp", "xem tiếp", "tiếp tục")  # typed with or without accents
 ZALO_MORE_BUTTON = "▶️ Gửi tiếp"
 ZALO_MORE_NOTE = "(Còn tiếp. Bạn gửi «gửi tiếp» để xem phần còn lại.)"
 ZALO_WEB = {
@@ -753,3 +754,25 @@ POSTER = {
     "hours": "Giờ làm việc",
     "phone": "Điện thoại",
 }
+
+# -- staff pages: labels of states and channels ----------------------------------------------------------------
+
+INBOX_STATUS_LABELS = {"open": "Chưa xử lý", "done": "Đã xử lý", "ignored": "Bỏ qua"}
+TICKET_STATUS_LABELS = {"open": "Chờ trả lời", "answered": "Đã trả lời", "closed": "Đã đóng"}
+DELIVERY_LABELS = {
+    "": "",
+    "pending": "đang gửi",
+    "sending": "đang gửi",
+    "delivered": "đã gửi tới người dân",
+    "failed": "gửi không được (đã thử nhiều lần)",
+    "unreachable": "chưa gửi được: gọi điện cho người dân",
+}
+CHANNEL_LABELS = {
+    "web": "Trang web",
+    "telegram": "Telegram",
+    "zalo_oa": "Zalo OA",
+    "zalo_bot": "Zalo Bot",
+    "cli": "Dòng lệnh",
+}
+NO_OFFICE_LABEL = "(không qua nơi tiếp nhận)"
+CHART_LABEL = "Câu hỏi theo ngày"

@@ -41,7 +41,7 @@ def dashboard_data(engine: Engine, days: int = 14) -> dict:
                 top[log.top_code] += 1
         elif log.kind == "deeplink":
             # Distinct visitors: one person scanning twice, or reloading the page, is one open.
-            visitors.setdefault(log.office_slug or "(không qua nơi tiếp nhận)", set()).add(log.user_hash)
+            visitors.setdefault(log.office_slug or texts.NO_OFFICE_LABEL, set()).add(log.user_hash)
     opens = Counter({office: len(people) for office, people in visitors.items()})
     channels = sorted({channel for counter in per_day.values() for channel in counter})
     total = sum(decisions.values())
@@ -60,13 +60,7 @@ def dashboard_data(engine: Engine, days: int = 14) -> dict:
     }
 
 
-CHANNEL_LABELS = {
-    "web": "Trang web",
-    "telegram": "Telegram",
-    "zalo_oa": "Zalo OA",
-    "zalo_bot": "Zalo Bot",
-    "cli": "Dòng lệnh",
-}
+CHANNEL_LABELS = texts.CHANNEL_LABELS
 COLOURS = ("#b3261e", "#1e6bb3", "#2e7d32", "#8e44ad", "#f39c12")
 
 
@@ -78,7 +72,7 @@ def bar_chart_svg(data: dict) -> str:
     bar = (width - left) / max(len(days), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + bottom}" role="img" '
-        f'aria-label="Câu hỏi theo ngày">'
+        f'aria-label="{html.escape(texts.CHART_LABEL)}">'
     ]
     for index, day in enumerate(days):
         y = height
@@ -146,5 +140,3 @@ class DashboardCsvView(HiddenView):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="tthc-questions-per-day.csv"'},
         )
-
-

@@ -22,7 +22,7 @@ from knowledge.records import ProcedureInfo
 
 INBOX_SIMILARITY = 80.0
 INBOX_LIMIT = 1500
-STATUS_LABELS = {"open": "Chưa xử lý", "done": "Đã xử lý", "ignored": "Bỏ qua"}
+STATUS_LABELS = texts.INBOX_STATUS_LABELS
 _CODE_AT_END = re.compile(r"[—-]\s*([0-9A-Za-z][0-9A-Za-z._-]{0,38})\s*$")
 
 

@@ -24,15 +24,8 @@ from bot.tickets import (
 from knowledge.db import add_alias
 from knowledge.models import utcnow
 
-DELIVERY_LABELS = {
-    "": "",
-    "pending": "đang gửi",
-    "sending": "đang gửi",
-    "delivered": "đã gửi tới người dân",
-    "failed": "gửi không được (đã thử nhiều lần)",
-    "unreachable": "chưa gửi được: gọi điện cho người dân",
-}
-STATUS_LABELS = {"open": "Chờ trả lời", "answered": "Đã trả lời", "closed": "Đã đóng"}
+DELIVERY_LABELS = texts.DELIVERY_LABELS
+STATUS_LABELS = texts.TICKET_STATUS_LABELS
 
 
 class TicketsView(BaseView):

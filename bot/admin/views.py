@@ -207,11 +207,11 @@ class OfficeAdmin(AuditedView, model=Office):
     column_list = [Office.slug, Office.name, Office.address, Office.hours, Office.phone]
     column_labels = _labels(*OFFICE_KEYS)
     column_formatters = {
-        Office.phone: lambda model, _: Markup('<a href="tel:{0}">{1}</a>').format(
-            "".join(ch for ch in model.phone if ch.isdigit() or ch == "+"), model.phone
+        Office.phone: lambda model, _: (
+            Markup('<a href="tel:{0}">{1}</a>').format(texts.phone_link(model.phone), model.phone)
+            if model.phone
+            else ""
         )
-        if model.phone
-        else ""
     }
     form_overrides = {"agencies": LinesField}
     form_args = {"agencies": {"validators": [Optional()]}}

@@ -76,7 +76,7 @@ MAX_BUTTON_TITLE = 100
 TOKEN_MARGIN_SECONDS = 300  # refresh this long before the access token runs out
 RACE_CHECKS, RACE_PAUSE_SECONDS = 20, 0.25  # how long a refused refresh waits for another worker's rotation
 EXPIRED_TOKEN_ERRORS = (-216, -124)  # access token invalid / expired: refresh once and retry
-MORE_WORDS = frozenset({fold(texts.ZALO_MORE_COMMAND), "tiep", "xem tiep", "tiep tuc"})
+MORE_WORDS = frozenset(fold(word) for word in texts.ZALO_MORE_WORDS)
 _BODY_TIMESTAMP = re.compile(rb'(?<!\\)"timestamp"\s*:\s*"?(\d{1,20})"?')
 
 
