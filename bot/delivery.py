@@ -17,7 +17,6 @@ from bot.tickets import (
     mark_posted,
     pending_deliveries,
     record_delivery,
-    release_stale_sends,
     unposted_to_staff,
 )
 
@@ -40,9 +39,9 @@ class StaffPoster(Protocol):
 
 async def deliver_once(engine: Engine, senders: Mapping[str, Sender], staff: StaffPoster | None = None) -> int:
     """One round: send pending answers, post new tickets to staff. Returns how many answers were sent."""
-    await asyncio.to_thread(release_stale_sends, engine)
     sent = 0
-    for ticket in await asyncio.to_thread(pending_deliveries, engine, tuple(senders)):
+    waiting = await asyncio.to_thread(pending_deliveries, engine, tuple(senders)) if senders else []
+    for ticket in waiting:
         if not await asyncio.to_thread(claim_delivery, engine, ticket.code):
             continue  # another worker took it
         reply = Reply((Message(texts.ticket_answer(ticket.code, ticket.question, ticket.answer)),))

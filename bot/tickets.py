@@ -158,13 +158,20 @@ def answer_ticket(engine: Engine, code: str, answer: str, *, staff: str, public:
         return ticket
 
 
+def _deliverable(now: datetime, older_than: timedelta = STALE_CLAIM):
+    """Deliveries waiting to be sent, and those a worker claimed and never finished (it stopped)."""
+    stale = (Ticket.delivery == "sending") & (Ticket.delivery_claimed_at < now - older_than)
+    return (Ticket.delivery == "pending") | stale
+
+
 def claim_delivery(engine: Engine, code: str) -> bool:
-    """Take a pending delivery for this worker (several workers may look at the same ticket)."""
+    """Take a delivery for this worker (several workers may look at the same ticket)."""
+    now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         claimed = session.execute(
             update(Ticket)
-            .where(Ticket.code == code, Ticket.delivery == "pending")
-            .values(delivery="sending", delivery_attempts=Ticket.delivery_attempts + 1, delivery_claimed_at=utcnow())
+            .where(Ticket.code == code, _deliverable(now))
+            .values(delivery="sending", delivery_attempts=Ticket.delivery_attempts + 1, delivery_claimed_at=now)
         )
         session.commit()
         return claimed.rowcount == 1
@@ -192,22 +199,11 @@ def pending_deliveries(engine: Engine, channels: tuple[str, ...], limit: int = 5
         return list(
             session.exec(
                 select(Ticket)
-                .where(Ticket.delivery == "pending", Ticket.channel.in_(channels))
+                .where(_deliverable(utcnow()), Ticket.channel.in_(channels))
                 .order_by(Ticket.answered_at)
                 .limit(limit)
             ).all()
         )
-
-
-def release_stale_sends(engine: Engine, older_than: timedelta = STALE_CLAIM) -> None:
-    """Deliveries a worker claimed and never finished (it stopped): back to pending."""
-    with Session(engine, expire_on_commit=False) as session:
-        session.execute(
-            update(Ticket)
-            .where(Ticket.delivery == "sending", Ticket.delivery_claimed_at < utcnow() - older_than)
-            .values(delivery="pending")
-        )
-        session.commit()
 
 
 def fetch_outbox(engine: Engine, session_key: str) -> list[tuple[str, Ticket | None]]:

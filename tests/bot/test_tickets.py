@@ -19,7 +19,7 @@ from bot.channels.telegram_loopback import LoopbackBotAPI
 from bot.cli import main
 from bot.delivery import deliver_once
 from bot.server import build_web
-from bot.tickets import claim_staff_post, find_ticket
+from bot.tickets import claim_delivery, claim_staff_post, find_ticket
 from knowledge.models import Ticket, utcnow
 from tests.bot.test_telegram import CITIZEN, button_update, buttons_of, message_update, send, text_of
 
@@ -265,6 +265,30 @@ async def test_a_ticket_whose_staff_post_was_left_half_done_still_reaches_staff(
     post_id = find_ticket(app.engine, code).staff_message_id
     done = await send(application, api, staff_reply("Anh báo Công an xã.", post_id))
     assert "Đã gửi câu trả lời" in text_of(done)
+
+
+async def test_an_answer_whose_sending_was_left_half_done_still_reaches_the_citizen(telegram, monkeypatch):
+    application, api, app, channel = telegram
+    await send(application, api, message_update("/hoicanbo"))
+    code = CODE.search(text_of(await send(application, api, message_update(OUT_OF_SCOPE)))).group(0)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Anh hỏi Công an xã."))
+    assert main(["tickets", "answer", code, "--text-stdin"]) == 0
+    assert claim_delivery(app.engine, code)  # a worker took the delivery, then stopped before sending it
+
+    def to_citizen() -> list[dict]:
+        sent = [call for call in api.sent() if int(call["chat_id"]) == CITIZEN]
+        return [call for call in sent if "Anh hỏi Công an xã." in call["text"]]
+
+    await deliver_once(app.engine, {"telegram": channel})
+    assert to_citizen() == []  # a fresh claim: that worker may still be sending
+    with Session(app.engine) as session:  # ... until the claim is old
+        ticket = session.get(Ticket, code)
+        ticket.delivery_claimed_at = utcnow() - timedelta(minutes=10)
+        session.add(ticket)
+        session.commit()
+    await deliver_once(app.engine, {"telegram": channel})
+    await deliver_once(app.engine, {"telegram": channel})
+    assert len(to_citizen()) == 1 and find_ticket(app.engine, code).delivery == "delivered"
 
 
 async def test_an_answer_to_a_citizen_who_blocked_the_bot_is_shown_to_staff(telegram, capsys, monkeypatch):
