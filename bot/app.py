@@ -77,7 +77,6 @@ class App:
         self.login_throttle = login_throttle
         self._dialog: Dialog | None = None
         self._built_version = -1
-        self._checked_at = 0.0
         self._reload_lock = threading.Lock()
         self._conversation_locks = [threading.Lock() for _ in range(CONVERSATION_LOCKS)]
 
@@ -120,18 +119,13 @@ class App:
             else:
                 self._dialog.catalog = catalog  # one assignment: a request sees the old or the new, whole
             self._built_version = version
-            self._checked_at = time.monotonic()
             observe_reload(len(index), time.perf_counter() - started)
             return len(index)
 
     def reload_if_changed(self) -> bool:
         """Reload when another process (an import, an admin edit on another worker) changed the knowledge
-        base since this catalogue was built; checks the database at most every few seconds."""
-        now = time.monotonic()
-        if self._dialog is None or now - self._checked_at < KNOWLEDGE_CHECK_SECONDS:
-            return False
-        self._checked_at = now
-        if knowledge_version(self.engine) == self._built_version:
+        base since this catalogue was built (the server asks every KNOWLEDGE_CHECK_SECONDS)."""
+        if self._dialog is None or knowledge_version(self.engine) == self._built_version:
             return False
         logger.info("the knowledge base changed: reloading")
         self.reload()
@@ -149,7 +143,6 @@ class App:
         with self._conversation_locks[hash(key) % CONVERSATION_LOCKS]:
             conversation = self.conversations.load(key) or Conversation()
             reply = self.dialog.handle(incoming, conversation)
-            conversation.touched = time.time()
             self.conversations.save(key, conversation)
         if reply.open_ticket is not None or reply.ticket_lookup is not None:
             reply = self._tickets(incoming, reply)

@@ -3,8 +3,7 @@ of a conversation between two messages (Conversation). Every channel speaks thes
 chat platform.
 """
 
-import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -94,7 +93,6 @@ class Conversation:
     awaiting: str = ""  # "ticket": the next message is the question for staff
     considered: tuple[str, ...] = ()  # the procedures the matcher offered for the last question
     history: tuple[dict, ...] = ()  # the last few exchanges, for staff when the citizen asks a person
-    touched: float = field(default_factory=time.time)
 
     def remember(self, who: str, text: str) -> None:
         """Keep the last few lines of the talk (bounded), for a ticket's context."""

@@ -83,7 +83,7 @@ class ConversationStore(Protocol):
         """The conversation, or None when there is none or it expired."""
 
     def save(self, key: str, conversation: Conversation) -> None:
-        """Keep the conversation (its `touched` time starts its expiry)."""
+        """Keep the conversation; its lifetime starts again now."""
 
 
 class StoredConversations:
