@@ -6,6 +6,8 @@
 - A ticket keeps the question and the staff answer, but its contact details (the channel's user id, the
   phone number, the user hash) are erased after TTHC_TICKET_RETENTION_DAYS, as are phone numbers the citizen
   typed into the question or the conversation; answers still waiting in the web outbox go too.
+- Shared values past their lifetime (conversations, whose history may hold a phone number, replay marks,
+  rate-limit buckets) are deleted, also on a server too idle for its writes to sweep them.
 """
 
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, select
 
 from bot.privacy import without_phones
+from bot.shared_state import supports_shared_state, sweep_expired
 from knowledge.models import Feedback, Outbox, QueryLog, Ticket, utcnow
 
 TICKET_BATCH = 500  # tickets rewritten per transaction (their texts are scrubbed in Python)
@@ -31,11 +34,12 @@ class PurgeReport:
     feedback: int  # feedback rows whose user hash was erased
     tickets: int  # tickets whose contact details were erased
     outbox: int  # undelivered or old web outbox messages deleted
+    expired: int = 0  # shared values past their lifetime deleted (conversations, replay marks, buckets)
 
     @property
     def total(self) -> int:
         """Rows changed in all."""
-        return self.questions + self.feedback + self.tickets + self.outbox
+        return self.questions + self.feedback + self.tickets + self.outbox + self.expired
 
     def lines(self) -> list[str]:
         """The report, one line per kind of data."""
@@ -45,6 +49,7 @@ class PurgeReport:
             f"entries made before {log_day}",
             f"tickets: user id, phone and user hash erased from {self.tickets} tickets opened before {ticket_day}",
             f"web outbox: {self.outbox} messages from before {ticket_day} deleted",
+            f"shared state: {self.expired} expired conversations, replay marks and rate limits deleted",
         ]
 
 
@@ -93,4 +98,5 @@ def purge_personal_data(engine: Engine, log_days: int, ticket_days: int, now: da
         tickets += len(batch)
         if len(batch) < TICKET_BATCH:
             break
-    return PurgeReport(log_before, ticket_before, questions or 0, feedback or 0, tickets, outbox or 0)
+    expired = sweep_expired(engine) if supports_shared_state(engine) else 0
+    return PurgeReport(log_before, ticket_before, questions or 0, feedback or 0, tickets, outbox or 0, expired)

@@ -287,7 +287,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def sweep_expired(engine: Engine, now: float | None = None) -> int:
-    """Delete every expired shared value and token bucket now (tests and `tthc purge`); returns rows deleted."""
+    """Delete every expired shared value and token bucket now (`tthc purge`, daily in `tthc run`); rows deleted."""
     now = time.time() if now is None else now
     total = 0
     for table in (STATE, BUCKETS):

@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import sqlite3
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,12 @@ from sqlmodel import Session, select
 
 from bot.app import build_app
 from bot.cli import main
+from bot.conversation import Conversation
 from bot.observability import JsonFormatter, configure_logging, log_handler, redact
 from bot.retention import purge_personal_data
 from bot.server import build_web
+from bot.shared_state import DatabaseStateStore
+from bot.stores import StoredConversations
 from knowledge.models import Feedback, Outbox, QueryLog, Ticket, utcnow
 
 TOKEN = "7123456789:AAH-s3cretTokenValue_abcdefghijklmnopqr"
@@ -195,8 +199,11 @@ def test_the_purge_erases_who_asked_and_contact_details_past_retention(engine):
         session.add(Outbox(session_key="web:new", html="…"))
         session.commit()
 
+    state = DatabaseStateStore(engine, clock=lambda: time.time() - 7200)  # a conversation left two hours ago
+    StoredConversations(state, ttl=3600).save("web:old", Conversation(history=({"who": "citizen", "text": "0912"},)))
     report = purge_personal_data(engine, log_days=180, ticket_days=90)
     assert (report.questions, report.feedback, report.tickets, report.outbox) == (1, 1, 1, 1)
+    assert report.expired == 1 and DatabaseStateStore(engine).get("conversation:web:old") is None
     with Session(engine) as session:
         hashes = {row.text: row.user_hash for row in session.exec(select(QueryLog))}
         assert hashes == {"lam giay khai sinh": "", "ket hon": "h-new"}  # the question stays, who asked goes
