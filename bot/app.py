@@ -34,7 +34,7 @@ from knowledge.db import (
     answered_counts,
     deeplink_opens,
     init_db,
-    knowledge_version,
+    knowledge_versions,
     load_offices,
     load_procedures,
     make_engine,
@@ -76,7 +76,7 @@ class App:
         self.rate_limiter = rate_limiter
         self.login_throttle = login_throttle
         self._dialog: Dialog | None = None
-        self._built_version = -1
+        self._built_versions = (-1, -1)  # (knowledge, public answers) the catalogue was built from
         self._reload_lock = threading.Lock()
         self._conversation_locks = [threading.Lock() for _ in range(CONVERSATION_LOCKS)]
 
@@ -109,7 +109,7 @@ class App:
         """Rebuild the catalogue from the database (after an import or a staff edit); returns procedures."""
         with self._reload_lock:
             started = time.perf_counter()
-            version = knowledge_version(self.engine)
+            versions = knowledge_versions(self.engine)
             popularity = answered_counts(self.engine) or bundled_popularity()
             index = SearchIndex(load_procedures(self.engine), self.lexicon, popularity)
             offices = {office.slug: office for office in load_offices(self.engine)}
@@ -118,17 +118,26 @@ class App:
                 self._dialog = Dialog(catalog, contact_retention_days=self.settings.ticket_retention_days)
             else:
                 self._dialog.catalog = catalog  # one assignment: a request sees the old or the new, whole
-            self._built_version = version
+            self._built_versions = versions
             observe_reload(len(index), time.perf_counter() - started)
             return len(index)
 
     def reload_if_changed(self) -> bool:
         """Reload when another process (an import, an admin edit on another worker) changed the knowledge
-        base since this catalogue was built (the server asks every KNOWLEDGE_CHECK_SECONDS)."""
-        if self._dialog is None or knowledge_version(self.engine) == self._built_version:
+        base since this catalogue was built (the server asks every KNOWLEDGE_CHECK_SECONDS); when only the
+        public answers changed, read them again without rebuilding the index."""
+        if self._dialog is None:
             return False
-        logger.info("the knowledge base changed: reloading")
-        self.reload()
+        versions = knowledge_versions(self.engine)
+        if versions == self._built_versions:
+            return False
+        if versions[0] != self._built_versions[0]:
+            logger.info("the knowledge base changed: reloading")
+            self.reload()
+        else:
+            with self._reload_lock:
+                self._dialog.catalog = self._dialog.catalog.with_answers(public_answers(self.engine))
+                self._built_versions = versions
         return True
 
     # -- conversations ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ never sees half of an old knowledge base and half of a new one.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
@@ -42,9 +42,11 @@ class Catalog:
             offices=dict(offices or {}),
             popular=tuple(code for code in popular if code in index.by_code),
             fields=tuple(sorted({info.field for info in index.procedures if info.field})),
-            answers=tuple(answers),
-            _answer_keys=tuple(fold(answer.question) for answer in answers),
-        )
+        ).with_answers(answers)
+
+    def with_answers(self, answers: Sequence[PublicAnswer]) -> "Catalog":
+        """The same snapshot with other public answers (the index is not rebuilt)."""
+        return replace(self, answers=tuple(answers), _answer_keys=tuple(fold(answer.question) for answer in answers))
 
     def answer(self, code: str) -> PublicAnswer | None:
         """A public answer by its ticket code."""

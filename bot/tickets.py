@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 
 from bot.privacy import phone_in, without_contacts
 from bot.stores import Rate
-from knowledge.db import bump_knowledge_version
+from knowledge.db import ANSWERS_COUNTER, bump_knowledge_version
 from knowledge.models import Outbox, Ticket, utcnow
 
 CODE_PREFIX = "HCB-"
@@ -152,7 +152,7 @@ def answer_ticket(engine: Engine, code: str, answer: str, *, staff: str, public:
             # The web page fetches it by polling; it counts as delivered when fetched.
             session.add(Outbox(session_key=f"{WEB}:{ticket.user_ref}", html="", ticket_code=canonical))
         if public:
-            bump_knowledge_version(session)  # every worker reloads its public answers
+            bump_knowledge_version(session, ANSWERS_COUNTER)  # every worker reads the public answers again
         session.commit()
         session.refresh(ticket)
         return ticket

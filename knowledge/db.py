@@ -145,24 +145,33 @@ def _forget_version_move(session: OrmSession, transaction: SessionTransaction) -
         session.info.pop(_BUMPED, None)
 
 
-def bump_knowledge_version(session: OrmSession) -> None:
-    """Move the knowledge version in this transaction (for changes the workers must see, e.g. a staff answer
-    made public, that the flush hook does not watch)."""
-    session.info[_BUMPED] = True
+KNOWLEDGE_COUNTER, ANSWERS_COUNTER = 1, 2  # rows of KnowledgeVersion
+
+
+def bump_knowledge_version(session: OrmSession, counter: int = KNOWLEDGE_COUNTER) -> None:
+    """Move a change counter in this transaction: the knowledge base's (by hand for changes the flush hook
+    does not watch), or the public answers' (ANSWERS_COUNTER)."""
+    if counter == KNOWLEDGE_COUNTER:
+        session.info[_BUMPED] = True
     moved = session.execute(
         update(KnowledgeVersion)
-        .where(KnowledgeVersion.id == 1)
+        .where(KnowledgeVersion.id == counter)
         .values(version=KnowledgeVersion.version + 1, changed_at=utcnow())
     )
     if moved.rowcount == 0:
-        session.add(KnowledgeVersion(id=1, version=1))
+        session.add(KnowledgeVersion(id=counter, version=1))
+
+
+def knowledge_versions(engine: Engine) -> tuple[int, int]:
+    """The knowledge base's and the public answers' change counters (0 before the first change)."""
+    with Session(engine) as session:
+        rows = dict(session.exec(select(KnowledgeVersion.id, KnowledgeVersion.version)).all())
+    return rows.get(KNOWLEDGE_COUNTER, 0), rows.get(ANSWERS_COUNTER, 0)
 
 
 def knowledge_version(engine: Engine) -> int:
     """The knowledge base's change counter (0 before the first change)."""
-    with Session(engine) as session:
-        version = session.exec(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)).first()
-    return version or 0
+    return knowledge_versions(engine)[0]
 
 
 def count_procedures(engine: Engine) -> int:

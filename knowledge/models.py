@@ -150,8 +150,9 @@ class InboxStatus(SQLModel, table=True):
 
 
 class KnowledgeVersion(SQLModel, table=True):
-    """One row counting changes to procedures, aliases and offices: every worker compares it with the
-    version its index was built from, and reloads when it moved (a cheap query every few seconds)."""
+    """Change counters every worker compares with what it built (a cheap query every few seconds): row 1
+    counts changes to procedures, aliases and offices (the index is rebuilt), row 2 to the public answers
+    (only they are read again)."""
 
     id: int = Field(default=1, primary_key=True)
     version: int = 0
