@@ -47,7 +47,9 @@ MIN_EVIDENCE = 0.7
 HEAD_PHRASE_SHARE = 0.9
 # Points a procedure earns per unit of the learned classifier's margin above -1 (knowledge/learned.py).
 LEARNED_WEIGHT = 20.0
-MAX_LEARNT_PROCEDURES = 300
+# Training solves a system the size of the learnt phrases (time and memory grow with their square): beyond this
+# many, the index goes without the learned reading rather than stall every reload (bundled: about 1,000).
+MAX_LEARNT_PHRASES = 2500
 # An out-of-scope topic ("hộ chiếu", "ly hôn") said in full and scoring within this of the best procedure is
 # what the question is about: only procedures its words name are offered, or none.
 OUT_OF_SCOPE_MARGIN = 0.0
@@ -163,9 +165,9 @@ class SearchIndex:
 
     def _learn(self) -> tuple[frozenset[int], PhraseClassifier | None]:
         """The learned reading: of curated procedures (reviewed, with aliases in citizens' words) only, and of
-        no more than MAX_LEARNT_PROCEDURES of them (training time grows with the square of their number)."""
+        no more than MAX_LEARNT_PHRASES of their phrases."""
         curated = {owner for owner, info in enumerate(self.procedures) if info.origin == "curated" and info.aliases}
-        if LEARNED_WEIGHT <= 0 or len(curated) > MAX_LEARNT_PROCEDURES:
+        if LEARNED_WEIGHT <= 0:
             return frozenset(), None
         phrases = self._phrases
         learnt = [
@@ -173,6 +175,8 @@ class SearchIndex:
             for sequence, owner in zip(phrases.sequences, phrases.owner_of, strict=True)
             if owner in curated
         ]
+        if len(learnt) > MAX_LEARNT_PHRASES:
+            return frozenset(), None
         classifier = PhraseClassifier.train([tokens for tokens, _ in learnt], [owner for _, owner in learnt])
         return (frozenset(curated), classifier) if classifier else (frozenset(), None)
 
