@@ -5,13 +5,18 @@ two hooks (`Channel`): routes to mount on the web server (webhooks) and backgrou
 server runs whatever `configured_channels` returns; a new platform is a module here plus one line below.
 """
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.conversation import Incoming, Reply
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -80,6 +85,71 @@ Exclusive = Callable[[Callable[[], Awaitable[None]]], Awaitable[None]]
 async def run_at_once(work: Callable[[], Awaitable[None]]) -> None:
     """The default `exclusive` of a polling channel: no lease (one process, tests); the server gives a lease."""
     await work()
+
+
+async def retrying(
+    step: Callable[[], Awaitable[None]],
+    failure: str,
+    errors: tuple[type[Exception], ...],
+    first_pause: float,
+    max_pause: float,
+) -> None:
+    """Run `step` until it succeeds; each failure with one of `errors` is logged (`failure` % (error, pause))
+    and waited out, a little longer each time: a platform that is unreachable must not take the rest down."""
+    pause = first_pause
+    while True:
+        try:
+            await step()
+            return
+        except errors as error:
+            logger.error(failure, error, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, max_pause)
+
+
+class Background:
+    """Work started after a webhook is acknowledged: tasks kept referenced until done (the event loop holds
+    only weak references), errors logged, and one chat's work in arrival order."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def start(self, key: str, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Run `work()` after the earlier work of the same key; never raises into the caller."""
+
+        async def guarded() -> None:
+            try:
+                async with self.serial(key):
+                    await work()
+            except Exception:
+                logger.exception("%s: could not handle an update", self.name)
+
+        task = asyncio.create_task(guarded())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    @contextlib.asynccontextmanager
+    async def serial(self, key: str) -> AsyncIterator[None]:
+        """Hold the key's lock; the lock is forgotten when nobody holds or waits for it."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def drain(self) -> None:
+        """Wait for the work in flight (tests; shutdown)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
 
 def utf16_length(text: str) -> int:

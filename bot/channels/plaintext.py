@@ -16,6 +16,7 @@ from bot.conversation import Button, Reply
 ZALO_MAX_TEXT = 2000  # Zalo Bot sendMessage; assumed for OA messages too (platforms.md §2B.3)
 _SEPARATORS = ("\n\n", "\n", " ")
 
+
 @dataclass(frozen=True)
 class PlainMessage:
     """One message to send: plain text, and the buttons the platform shows under it (none on Zalo Bot)."""

@@ -39,7 +39,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import texts
-from bot.channels import Assistant, Capabilities, Exclusive, run_at_once, utf16_length
+from bot.channels import Assistant, Capabilities, Exclusive, retrying, run_at_once, utf16_length
 from bot.conversation import Button, Incoming, Message, Reply
 from bot.guards import MAX_BODY_BYTES, read_body
 from bot.tickets import TicketError, answer_ticket, ticket_for_staff_post
@@ -53,6 +53,7 @@ CHANNEL = "telegram"
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 CAPABILITIES = Capabilities(max_text=MAX_TEXT, html=True, max_buttons=None)
 SEND_ATTEMPTS = 3
+FIRST_PAUSE, MAX_PAUSE = 5.0, 300.0  # seconds between retries of start-up and webhook registration
 MAX_WEBHOOK_BODY = MAX_BODY_BYTES  # updates are a few KB; anything near 1 MB is not from the platform
 ALLOWED = [Update.MESSAGE, Update.CALLBACK_QUERY]
 _TAG = texts.TAG_PATTERN
@@ -387,17 +388,14 @@ class TelegramChannel:
         retried with a growing pause, and failures are logged.
         """
         application = self.application
-        delay = 5.0
-        while True:
-            try:
-                await application.initialize()
-                break
-            except (NetworkError, TimedOut) as error:
-                logger.error("Telegram is unreachable (%s); retrying in %.0f s", error, delay)
-            except Exception:
-                logger.exception("Telegram start-up failed; retrying")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 300.0)
+        # Any error: a revoked token or a Bot API that answers nonsense must not stop the retries either.
+        await retrying(
+            application.initialize,
+            "Telegram is unreachable (%s); retrying in %.0f s",
+            (Exception,),
+            FIRST_PAUSE,
+            MAX_PAUSE,
+        )
         try:
             try:
                 await register_commands(application)
@@ -416,20 +414,20 @@ class TelegramChannel:
                 await application.stop()
             await application.shutdown()
 
-
     async def _set_webhook(self) -> None:
         """Tell Telegram where to post updates, retrying with a growing pause while it is unreachable."""
-        delay = 5.0
-        while True:
-            try:
-                await self.application.bot.set_webhook(
-                    self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED
-                )
-                return
-            except (NetworkError, TimedOut) as error:
-                logger.error("could not set the Telegram webhook (%s); retrying in %.0f s", error, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 300.0)
+        await retrying(
+            self._register_webhook,
+            "could not set the Telegram webhook (%s); retrying in %.0f s",
+            (NetworkError, TimedOut),
+            FIRST_PAUSE,
+            MAX_PAUSE,
+        )
+
+    async def _register_webhook(self) -> None:
+        await self.application.bot.set_webhook(
+            self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED
+        )
 
     async def poll(self) -> None:
         """Long polling until cancelled (the application is started; `exclusive` decides when this runs)."""

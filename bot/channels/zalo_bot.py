@@ -16,14 +16,13 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from bot import texts
-from bot.channels import Assistant, Capabilities, Exclusive, run_at_once
+from bot.channels import Assistant, Background, Capabilities, Exclusive, retrying, run_at_once
 from bot.channels.plaintext import ZALO_MAX_TEXT, render
 from bot.conversation import Incoming, Message, Reply
 from bot.guards import MAX_BODY_BYTES, read_body
@@ -141,51 +140,6 @@ def unwrap(body: Any) -> dict[str, Any] | None:
     if body.get("ok") is True and isinstance(body.get("result"), dict):
         return body["result"]
     return body if isinstance(body.get("message"), dict) else None
-
-
-class Background:
-    """Work started after a webhook is acknowledged: tasks kept referenced until done (the event loop holds
-    only weak references), errors logged, and one chat's work in arrival order."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.tasks: set[asyncio.Task[None]] = set()
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    def start(self, key: str, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        """Run `work()` after the earlier work of the same key; never raises into the caller."""
-
-        async def guarded() -> None:
-            try:
-                async with self.serial(key):
-                    await work()
-            except Exception:
-                logger.exception("%s: could not handle an update", self.name)
-
-        task = asyncio.create_task(guarded())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    @contextlib.asynccontextmanager
-    async def serial(self, key: str) -> AsyncIterator[None]:
-        """Hold the key's lock; the lock is forgotten when nobody holds or waits for it."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    async def drain(self) -> None:
-        """Wait for the work in flight (tests; shutdown)."""
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
 
 class ZaloBotChannel:
@@ -306,7 +260,13 @@ class ZaloBotChannel:
         polls; sending and webhooks work in every process, with the client open until the end)."""
         try:
             if self.webhook_url:
-                await self._retrying(self._register_webhook, "register the webhook")
+                await retrying(
+                    self._register_webhook,
+                    "zalo_bot: could not register the webhook (%s); retrying in %.0f s",
+                    (ZaloBotError,),
+                    self.first_pause,
+                    MAX_PAUSE,
+                )
                 await asyncio.Event().wait()
             else:
                 await self.exclusive(self._take_over_and_poll)
@@ -323,17 +283,6 @@ class ZaloBotChannel:
     async def _register_webhook(self) -> None:
         assert self.webhook_url and self.webhook_secret
         await self.client.set_webhook(self.webhook_url, self.webhook_secret)
-
-    async def _retrying(self, step: Callable[[], Awaitable[None]], what: str) -> None:
-        pause = self.first_pause
-        while True:
-            try:
-                await step()
-                return
-            except ZaloBotError as error:
-                logger.error("zalo_bot: could not %s (%s); retrying in %.0f s", what, error, pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, MAX_PAUSE)
 
     async def poll(self) -> None:
         """Long polling until cancelled: 408 is an idle poll; network errors, 429 and 5xx pause longer each

@@ -33,9 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import texts
-from bot.channels import Assistant, Capabilities, utf16_length
+from bot.channels import Assistant, Background, Capabilities, utf16_length
 from bot.channels.plaintext import ZALO_MAX_TEXT, PlainMessage, render
-from bot.channels.zalo_bot import Background
 from bot.conversation import Button, Incoming, Message, Reply
 from bot.guards import MAX_BODY_BYTES, read_body
 from bot.stores import seen_before
