@@ -10,6 +10,7 @@ from sqladmin import BaseView, expose
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +19,7 @@ from bot.admin.base import AdminApp, audit, who
 from bot.catalog import Catalog
 from knowledge.db import add_alias
 from knowledge.models import Feedback, InboxStatus, QueryLog
-from knowledge.records import ProcedureInfo
+from knowledge.records import ORIGIN_CURATED, ProcedureInfo
 
 INBOX_SIMILARITY = 80.0
 INBOX_LIMIT = 1500
@@ -96,6 +97,25 @@ def resolve_procedure(catalog: Catalog, typed: str) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
+def procedure_choices(catalog: Catalog) -> list[str]:
+    """The curated procedures to pick from ("name — code"), in alphabetical order."""
+    curated = (procedure_choice(info) for info in catalog.index.procedures if info.origin == ORIGIN_CURATED)
+    return sorted(curated, key=str.casefold)
+
+
+async def add_alias_from_form(app: AdminApp, request: Request, form: FormData, details: dict) -> str | None:
+    """The "thêm cách gọi" action of the inbox and the tickets: the alias added to the procedure picked by name
+    (audited, every worker reloads); the message for staff, or None when nothing was added."""
+    alias = str(form.get("alias", "")).strip()[:200]
+    code = resolve_procedure(app.catalog, str(form.get("procedure", ""))[:300])
+    if not (alias and code and await run_in_threadpool(add_alias, app.engine, code, alias)):
+        return None
+    await run_in_threadpool(audit, app.engine, who(request), "alias", code, {"alias": alias, **details})
+    await run_in_threadpool(app.reload)
+    title = app.catalog.index.by_code[code].title
+    return texts.ADMIN["alias_added"].format(alias=alias, title=title, code=code)
+
+
 class InboxView(BaseView):
     name, icon = texts.ADMIN["inbox"], "fa-solid fa-inbox"
     app: AdminApp
@@ -103,24 +123,14 @@ class InboxView(BaseView):
     @expose("/inbox", methods=["GET", "POST"])
     async def inbox(self, request: Request) -> Response:
         message = ""
-        catalog = self.app.catalog
         if request.method == "POST":
             form = await request.form()
             text, action = str(form.get("text", ""))[:500], str(form.get("action", ""))
             if action == "alias":
-                alias = str(form.get("alias", "")).strip()[:200]
-                code = resolve_procedure(catalog, str(form.get("procedure", ""))[:300])
-                added = bool(alias and code) and await run_in_threadpool(add_alias, self.app.engine, code, alias)
+                added = await add_alias_from_form(self.app, request, form, {"from_question": text})
                 if added:
                     await run_in_threadpool(set_inbox_status, self.app.engine, text, "done")
-                    await run_in_threadpool(
-                        audit, self.app.engine, who(request), "alias", code, {"alias": alias, "from_question": text}
-                    )
-                    await run_in_threadpool(self.app.reload)
-                    title = catalog.index.by_code[code].title
-                    message = texts.ADMIN["alias_added"].format(alias=alias, title=title, code=code)
-                else:
-                    message = texts.ADMIN["alias_failed"]
+                message = added or texts.ADMIN["alias_failed"]
             elif action in STATUS_LABELS:
                 await run_in_threadpool(set_inbox_status, self.app.engine, text, action)
                 await run_in_threadpool(audit, self.app.engine, who(request), "inbox", text, {"status": action})
@@ -128,10 +138,7 @@ class InboxView(BaseView):
         show = str(request.query_params.get("show", "open"))
         include = tuple(STATUS_LABELS) if show == "all" else ("open",)
         groups = await run_in_threadpool(inbox_groups, self.app.engine, 90, include)
-        procedures = sorted(
-            (procedure_choice(info) for info in catalog.index.procedures if info.origin == "curated"),
-            key=str.casefold,
-        )
+        procedures = procedure_choices(self.app.catalog)
         return await self.templates.TemplateResponse(
             request, "admin/inbox.html", {"groups": groups, "procedures": procedures, "message": message}
         )

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot import texts
 from bot.admin.base import AdminApp, HiddenView, audit, who
-from bot.admin.inbox import procedure_choice, resolve_procedure
+from bot.admin.inbox import add_alias_from_form, procedure_choices, resolve_procedure
 from bot.tickets import (
     TicketError,
     answer_ticket,
@@ -21,7 +21,6 @@ from bot.tickets import (
     service_levels,
     working_days_between,
 )
-from knowledge.db import add_alias
 from knowledge.models import utcnow
 
 DELIVERY_LABELS = texts.DELIVERY_LABELS
@@ -88,15 +87,8 @@ class TicketView(HiddenView):
                     await run_in_threadpool(audit, engine, who(request), "ticket", ticket.code, {"answer": draft})
                     return RedirectResponse(request.url_for("admin:view-tickets"), status_code=303)
             elif action == "alias":
-                alias = str(form.get("alias", "")).strip()[:200]
-                picked = resolve_procedure(catalog, str(form.get("procedure", ""))[:300])
-                if alias and picked and await run_in_threadpool(add_alias, engine, picked, alias):
-                    await run_in_threadpool(audit, engine, who(request), "alias", picked, {"alias": alias})
-                    await run_in_threadpool(self.app.reload)
-                    title = catalog.index.by_code[picked].title
-                    message = texts.ADMIN["alias_added"].format(alias=alias, title=title, code=picked)
-                else:
-                    message = texts.ADMIN["alias_failed"]
+                added = await add_alias_from_form(self.app, request, form, {"from_ticket": ticket.code})
+                message = added or texts.ADMIN["alias_failed"]
             elif action == "resend":
                 await run_in_threadpool(reopen_delivery, engine, ticket.code)
                 message = texts.ADMIN["ticket_resend"]
@@ -106,7 +98,7 @@ class TicketView(HiddenView):
                 message = texts.ADMIN["ticket_closed"]
             ticket = await run_in_threadpool(find_ticket, engine, code) or ticket
         considered = [catalog.index.by_code[code] for code in ticket.considered if code in catalog.index.by_code]
-        choices = sorted(procedure_choice(info) for info in catalog.index.procedures if info.origin == "curated")
+        choices = procedure_choices(catalog)
         return await self.templates.TemplateResponse(
             request,
             "admin/ticket.html",
