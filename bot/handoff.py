@@ -5,7 +5,8 @@ from html import escape
 
 from bot import texts
 from bot.conversation import Button, Conversation, Event, Message, Reply, callback
-from bot.tickets import TicketRequest, split_phone
+from bot.privacy import phone_in
+from bot.tickets import TicketRequest
 
 
 def ask_for_question(conversation: Conversation, retention_days: int) -> Reply:
@@ -22,7 +23,7 @@ def ask_for_question(conversation: Conversation, retention_days: int) -> Reply:
 
 def ticket_request(text: str, conversation: Conversation) -> Reply:
     """The citizen's question for staff, with a phone number if they left one and the talk so far."""
-    question, phone = split_phone(text)
+    question, phone = text.strip(), phone_in(text)  # a phone number left in the question, digits only
     if len(question) < 8 or len(question.split()) < 2:
         return Reply((Message(texts.ASK_STAFF_TOO_SHORT),))
     conversation.awaiting = ""

@@ -127,6 +127,7 @@ STATS = (
     "<b>Lượt quét QR theo nơi tiếp nhận và thủ tục</b>\n{by_office}"
 )
 NOTHING = "(không có)"
+STAFF_NOTES_LABEL = "Ghi chú cho cán bộ"
 NON_TEXT = "Mình chỉ đọc được tin nhắn chữ. Bạn gõ câu hỏi về thủ tục cần làm giúp mình nhé."
 COMMANDS = {
     "start": "Bắt đầu trò chuyện",

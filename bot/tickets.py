@@ -14,7 +14,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from bot.privacy import phone_in, without_contacts
+from bot.privacy import without_contacts
 from bot.stores import Rate
 from knowledge.db import ANSWERS_COUNTER, bump_knowledge_version
 from knowledge.models import Outbox, Ticket, utcnow
@@ -59,11 +59,6 @@ def normalize_code(text: str) -> str | None:
     """The code in a text ("mã hcb 7k3qp", "HCB-7K3QP"), written canonically; None when there is none."""
     found = CODE_PATTERN.search(text or "")
     return CODE_PREFIX + found.group(1).upper() if found else None
-
-
-def split_phone(text: str) -> tuple[str, str]:
-    """(the question, a phone number the citizen left in it, digits only; "" when none)."""
-    return text.strip(), phone_in(text)
 
 
 def open_ticket(engine: Engine, request: TicketRequest, *, channel: str, user_ref: str, user_hash: str) -> Ticket:

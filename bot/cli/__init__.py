@@ -1,7 +1,6 @@
 """The `tthc` command line: each module registers its own commands; this one parses and dispatches."""
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +33,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     context = Context(args)
     configure_logging(args.verbose, _log_format(context))
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return args.handler(context)
     except (CommandError, ImportFileError, ExportError, SetupError, SchemaBehindError) as error:

@@ -4,6 +4,7 @@ import json
 import logging
 import sys
 
+from bot import texts
 from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 from bot.conversation import Incoming, Reply
 from bot.texts import plain, procedure_answer, special_cases_section
@@ -69,7 +70,7 @@ def show_command(context: Context) -> int:
     if not args.facet and info.special_cases:
         out(plain(special_cases_section(info)))
     if args.notes:
-        out(f"\nGhi chú cho cán bộ: {info.notes or '(không có)'}")
+        out(f"\n{texts.STAFF_NOTES_LABEL}: {info.notes or texts.NOTHING}")
     return EXIT_OK
 
 

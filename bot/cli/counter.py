@@ -1,8 +1,8 @@
 """The one-stop counter: `tthc office`, `tthc link`, `tthc qr`, `tthc poster`, `tthc stats`."""
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot import texts
 from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 from bot.texts import plain
 from knowledge.db import deeplink_opens, load_offices, load_procedure, most_asked, remove_office, write_offices
@@ -223,7 +223,7 @@ def poster_command(context: Context) -> int:
 def stats_command(context: Context) -> int:
     """`tthc stats`: the period's questions, answered share, top unanswered, QR opens."""
     args, app = context.args, context.app
-    since = datetime.now(UTC) - timedelta(days=args.days)
+    since = texts.local_days_start(args.days)  # the period stats_text counts
     out(plain(app.stats_text(args.days)))
     out()
     out(f"QR and deep-link opens in the last {args.days} day(s):")

@@ -4,6 +4,7 @@ import argparse
 import logging
 import sys
 
+from bot.accounts import ROLES
 from bot.cli.common import EXIT_OK, CommandError, Context, out, positive_int
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def register(commands) -> None:
     create_user = admin_actions.add_parser("create-user", help="create a staff account (or reset its password)")
     create_user.add_argument("name")
     create_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    create_user.add_argument("--role", choices=("admin", "editor"), default="editor")
+    create_user.add_argument("--role", choices=ROLES, default="editor")
     admin.set_defaults(handler=admin_command)
 
     db = commands.add_parser("db", help="the database schema")
