@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import yaml
 from yaml.composer import Composer
@@ -76,11 +76,12 @@ class _Kind:
     wrapper: str  # the key of {"procedures": [...]}
     keys: tuple[str, ...]
     required: tuple[str, ...]
-    guarded: bool  # spreadsheet cells were guarded against formulas on export
+    key: str  # the field that names an item, unique in a file
+    parse: Callable[[object, str], Any]  # a raw record and where it is -> the item, or RecordError
 
 
-_PROCEDURES = _Kind("a procedure or a list of procedures", "procedures", DATA_KEYS, REQUIRED_KEYS, True)
-_OFFICES = _Kind("an office or a list of offices", "offices", OFFICE_KEYS, ("slug", "name"), True)
+_PROCEDURES = _Kind("a procedure or a list of procedures", "procedures", DATA_KEYS, REQUIRED_KEYS, "code", parse_record)
+_OFFICES = _Kind("an office or a list of offices", "offices", OFFICE_KEYS, ("slug", "name"), "slug", parse_office)
 
 # Raw records, each with where it is ("kb.csv, row 4"), read lazily.
 _Records = Generator[tuple[object, str], None, None]
@@ -101,44 +102,40 @@ def detect_format(path: Path) -> str:
 # --- collecting records -------------------------------------------------------------------------------------------
 
 
-def _collect_procedures(records: _Records, deadline: Deadline) -> ReadResult:
-    """Validate records one by one as they are read: all or nothing, at most MAX_ROWS, codes unique."""
-    result = ReadResult([])
+def _collect(records: _Records, deadline: Deadline, kind: _Kind) -> tuple[list[Any], dict[str, frozenset[str]]]:
+    """Validate records one by one as they are read: all or nothing, at most MAX_ROWS, keys unique. Also, per
+    item, the fields a record had when it lacked some (an export made before a field existed)."""
+    items: list[Any] = []
+    given: dict[str, frozenset[str]] = {}
     first: dict[str, str] = {}
     for raw, where in records:
-        if len(result.procedures) >= MAX_ROWS:
-            raise ImportFileError(f"{where}: more than {MAX_ROWS:,} procedures in one file; split it")
+        if len(items) >= MAX_ROWS:
+            raise ImportFileError(f"{where}: more than {MAX_ROWS:,} {kind.wrapper} in one file; split it")
         deadline.check(where)
         try:
-            info = parse_record(raw, where)
+            item = kind.parse(raw, where)
         except RecordError as error:
             raise ImportFileError(str(error)) from None
-        if info.code in first:
-            raise ImportFileError(f"{where}, field 'code': duplicate code {info.code} (also {first[info.code]})")
-        first[info.code] = where.rpartition(", ")[2]
-        result.procedures.append(info)
-        if isinstance(raw, dict) and len(raw) < len(DATA_KEYS):
-            result.given[info.code] = frozenset(raw)
-    return result
+        name = getattr(item, kind.key)
+        if name in first:
+            raise ImportFileError(f"{where}, field '{kind.key}': duplicate {kind.key} {name} (also {first[name]})")
+        first[name] = where.rpartition(", ")[2]
+        items.append(item)
+        if isinstance(raw, dict) and len(raw) < len(kind.keys):
+            given[name] = frozenset(raw)
+    return items, given
 
 
-def _collect_offices(records: _Records, deadline: Deadline) -> list[OfficeInfo]:
-    """Validate office records one by one as they are read: all or nothing, at most MAX_ROWS, slugs unique."""
-    offices: list[OfficeInfo] = []
-    first: dict[str, str] = {}
-    for raw, where in records:
-        if len(offices) >= MAX_ROWS:
-            raise ImportFileError(f"{where}: more than {MAX_ROWS:,} offices in one file; split it")
-        deadline.check(where)
-        try:
-            office = parse_office(raw, where)
-        except RecordError as error:
-            raise ImportFileError(str(error)) from None
-        if office.slug in first:
-            raise ImportFileError(f"{where}, field 'slug': duplicate slug {office.slug} (also {first[office.slug]})")
-        first[office.slug] = where.rpartition(", ")[2]
-        offices.append(office)
-    return offices
+def _read(
+    path: Path, fmt: str, label: str, max_bytes: int, seconds: float, kind: _Kind
+) -> tuple[list[Any], dict[str, frozenset[str]]]:
+    """The items of a YAML, JSON, CSV or XLSX file within the limits; messages name the file as `label`."""
+    if not path.is_file():
+        raise ImportFileError(f"{label}: no such file")
+    check_size(path, label, max_bytes)
+    deadline = Deadline(seconds)
+    with closing(_records(path, fmt, label, deadline, kind)) as records:
+        return _collect(records, deadline, kind)
 
 
 def _records(path: Path, fmt: str, label: str, deadline: Deadline, kind: _Kind) -> _Records:
@@ -153,12 +150,8 @@ def _records(path: Path, fmt: str, label: str, deadline: Deadline, kind: _Kind) 
 
 def _read_staff(path: Path, fmt: str, label: str, max_bytes: int, seconds: float) -> ReadResult:
     """Procedures from a YAML, JSON, CSV or XLSX file within the limits; messages name the file as `label`."""
-    if not path.is_file():
-        raise ImportFileError(f"{label}: no such file")
-    check_size(path, label, max_bytes)
-    deadline = Deadline(seconds)
-    with closing(_records(path, fmt, label, deadline, _PROCEDURES)) as records:
-        return _collect_procedures(records, deadline)
+    procedures, given = _read(path, fmt, label, max_bytes, seconds, _PROCEDURES)
+    return ReadResult(procedures, given=given)
 
 
 # --- YAML -------------------------------------------------------------------------------------------------------------
@@ -531,7 +524,7 @@ def _sheet_records(
             if any(_filled(cell) for cell in cells[len(header) :]):
                 raise ImportFileError(f"{where}: more cells than columns (a stray comma or cell?)")
             pairs = zip(header, cells, strict=False)
-            yield {name: unguard(cell) if kind.guarded else cell for name, cell in pairs if name}, where
+            yield {name: unguard(cell) for name, cell in pairs if name}, where
 
 
 class _RowTooLong(Exception):
@@ -644,13 +637,9 @@ def read_upload(path: Path, filename: str) -> ReadResult:
 def read_offices(path: Path) -> list[OfficeInfo]:
     """Offices from YAML, JSON or CSV (columns: the office keys); all or nothing, errors name the row."""
     label = str(path)
-    if not path.is_file():
-        raise ImportFileError(f"{label}: no such file")
     suffix = path.suffix.lower().lstrip(".")
     fmt = {"yaml": "yaml", "yml": "yaml", "json": "json", "csv": "csv"}.get(suffix)
-    if fmt is None:
+    if fmt is None and path.is_file():
         raise ImportFileError(f"{label}: unknown file type '.{brief(suffix, 20)}' (use .yaml, .json or .csv)")
-    check_size(path, label, MAX_STAFF_FILE_BYTES)
-    deadline = Deadline(MAX_SECONDS)
-    with closing(_records(path, fmt, label, deadline, _OFFICES)) as records:
-        return _collect_offices(records, deadline)
+    offices, _ = _read(path, fmt or "yaml", label, MAX_STAFF_FILE_BYTES, MAX_SECONDS, _OFFICES)
+    return offices
