@@ -6,12 +6,13 @@ asking ones weigh more, and only they say which facet (documents, fees, ...) is 
 """
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from knowledge.folding import fold
+
 # A sentence ends at . ! ? ; … or a line break; a dot inside a number or an abbreviation ("7.2025",
-# "TP.HCM") does not end one.
-_SENTENCE_END = re.compile(r"(?:[!?;…\n]+|\.+(?=\s|$))\s*")
+# "TP.HCM") does not end one. The end is captured: its question mark says the sentence asks.
+_SENTENCE_END = re.compile(r"((?:[!?;…\n]+|\.+(?=\s|$))\s*)")
 # Words that make a sentence a question or a request when it has no question mark (folded, whole words):
 # question words anywhere, question particles at the end ("... được không", "... chưa ạ").
 _ASKING_WORDS = re.compile(
@@ -26,62 +27,51 @@ _OPENING = re.compile(r"^(?:(?:xin )?chao|kinh gui|gui|thua|dear|hello|hi|alo)\b
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence of a message and whether it asks the question."""
+    """One sentence of a message, folded (folding.fold), and whether it asks the question."""
 
     text: str
+    folded: str
     asking: bool
+
+
+def _ended_sentences(text: str) -> list[tuple[str, str]]:
+    """The sentences of a message, in order, each with the punctuation that ends it ("" for an unended last
+    one); empty ones dropped, their punctuation going to the sentence before ("Làm sao . ?")."""
+    parts = _SENTENCE_END.split(text)  # sentence, end, sentence, end, ..., sentence
+    sentences: list[tuple[str, str]] = []
+    for part, end in zip(parts[::2], [*parts[1::2], ""], strict=True):
+        sentence = part.strip()
+        if sentence:
+            sentences.append((sentence, end))
+        elif sentences:
+            sentences[-1] = (sentences[-1][0], sentences[-1][1] + end)
+    return sentences
 
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of a message, in order, without their end punctuation; empty ones dropped."""
-    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
-
-
-def _question_marked(text: str, start: int, sentence: str) -> bool:
-    """The sentence found at `start` in `text` is followed by a question mark."""
-    end = start + len(sentence)
-    rest = text[end : end + 4]
-    return "?" in rest
+    return [sentence for sentence, _ in _ended_sentences(text)]
 
 
 def segment(text: str) -> list[Sentence]:
-    """The message's sentences, the asking ones marked.
+    """The message's sentences, folded, the asking ones marked.
 
     With question marks, the sentences they end are the asking ones (people who type them put them where
     they ask). Without, the sentences holding a question or request word ask; and if none does, the last
     sentence is the question (context comes first, the question last).
     """
-    sentences = split_sentences(text)
-    if not sentences:
-        return []
-    marked: list[bool] = []
-    position = 0
-    for sentence in sentences:
-        start = text.find(sentence, position)
-        start = position if start < 0 else start
-        marked.append(_question_marked(text, start, sentence))
-        position = start + len(sentence)
-    if any(marked):
-        return [Sentence(sentence, asking) for sentence, asking in zip(sentences, marked, strict=True)]
-    asking = [_asks(sentence) for sentence in sentences]
+    sentences = _ended_sentences(text)
+    folded = [fold(sentence) for sentence, _ in sentences]
+    asking = ["?" in end for _, end in sentences]
     if not any(asking):
-        asking[-1] = True
-    return [Sentence(sentence, flag) for sentence, flag in zip(sentences, asking, strict=True)]
+        asking = [_asks(sentence) for sentence in folded]
+        if asking and not any(asking):
+            asking[-1] = True
+    return [Sentence(sentence, key, flag) for (sentence, _), key, flag in zip(sentences, folded, asking, strict=True)]
 
 
-def _plain(text: str) -> str:
-    """Lowercase, without accents (đ -> d), words separated by one space: enough to spot question words.
-
-    (normalize.fold does more; this module stays below normalize, which segments messages with it.)
-    """
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    letters = "".join(char for char in decomposed if unicodedata.category(char) != "Mn")
-    return " ".join(re.sub(r"[\W_]+", " ", letters).split())
-
-
-def _asks(sentence: str) -> bool:
-    """A sentence without a question mark that still asks or requests something."""
-    folded = _plain(sentence)
+def _asks(folded: str) -> bool:
+    """A folded sentence without a question mark that still asks or requests something."""
     if _OPENING.match(folded) and len(folded.split()) <= 6:
         return False  # "Chào ad", "Kính gửi quý báo": an opening, not a question
     return bool(_ASKING_WORDS.search(folded))

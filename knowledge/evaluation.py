@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.models import ORIGIN_CURATED
+from knowledge.records import ORIGIN_CURATED
 from knowledge.search import ANSWER, NONE, SearchIndex, SearchResult
 
 FACET_NAMES = {
@@ -98,6 +98,11 @@ class _Tally:
     facet_total: int = 0
     facet_good: int = 0
 
+    def add(self, counts: dict[str, float]) -> None:
+        """Add one question's counts (field name -> amount)."""
+        for name, amount in counts.items():
+            setattr(self, name, getattr(self, name) + amount)
+
     def figures(self) -> dict:
         handled = self.rejected + self.answered_national
         return {
@@ -152,45 +157,31 @@ def evaluate(index: SearchIndex, cases: list[Case]) -> dict:
         if case.kind != "none" and any(code not in known for code in case.expected):
             missing_kb.append(got)
             continue
-        tallies = (total, buckets[bucket])
-        for tally in tallies:
-            tally.questions += 1
+        counts: dict[str, float] = {"questions": 1}
         if case.kind == "none":
             rejected = result.decision == NONE
             national = not rejected and _national_answer(index, result)
-            for tally in tallies:
-                tally.out_of_scope += 1
-                tally.rejected += rejected
-                tally.answered_national += national
-            if not (rejected or national):
-                misses.append(got)
-            continue
-        facet_ok = tuple(result.facets) == ((case.facet,) if case.facet else ())
-        for tally in tallies:
-            tally.facet_total += 1
-            tally.facet_good += facet_ok
-        if case.kind == "all5":
-            ok = all(code in codes[:5] for code in case.expected)
-            for tally in tallies:
-                tally.all5_total += 1
-                tally.all5_good += ok
-            if not ok or not facet_ok:
-                misses.append(got)
-            continue
-        expected = case.expected[0]
-        first = bool(codes) and codes[0] == expected
-        answered = first and result.decision == ANSWER
-        for tally in tallies:
-            tally.in_scope += 1
-            tally.top1 += first
-            tally.answered += answered
-            tally.none_in_scope += result.decision == NONE
-            if expected in codes[:5]:
-                tally.reciprocal += 1.0 / (codes.index(expected) + 1)
-        if not answered or not facet_ok:
+            counts.update(out_of_scope=1, rejected=rejected, answered_national=national)
+            handled = rejected or national
+        else:
+            facet_ok = tuple(result.facets) == ((case.facet,) if case.facet else ())
+            counts.update(facet_total=1, facet_good=facet_ok)
+            if case.kind == "all5":
+                ok = all(code in codes[:5] for code in case.expected)
+                counts.update(all5_total=1, all5_good=ok)
+            else:
+                expected = case.expected[0]
+                first = bool(codes) and codes[0] == expected
+                ok = first and result.decision == ANSWER
+                counts.update(in_scope=1, top1=first, answered=ok, none_in_scope=result.decision == NONE)
+                if expected in codes[:5]:
+                    counts["reciprocal"] = 1.0 / (codes.index(expected) + 1)
+            handled = ok and facet_ok
+        for tally in (total, buckets[bucket]):
+            tally.add(counts)
+        if not handled:
             misses.append(got)
-    report = total.figures()
-    report["questions"] = len(cases)
+    report = total.figures()  # its "questions": those scored (the buckets add up to it), not the missing ones
     report["buckets"] = {name: tally.figures() for name, tally in buckets.items()}
     report["not_in_knowledge_base"] = missing_kb
     report["misses"] = misses
@@ -213,7 +204,7 @@ def format_report(report: dict) -> list[str]:
         for item in report["not_in_knowledge_base"]
     ]
     lines += [
-        f"questions: {report['questions']} ({len(report['not_in_knowledge_base'])} expect a procedure "
+        f"questions: {report['questions']} ({len(report['not_in_knowledge_base'])} more expect a procedure "
         f"not in the knowledge base, reported apart)",
         f"in-scope top-1 (answered): {_percent(report['top1_answered'])} of {report['in_scope']}",
         f"in-scope top-1 (ranked first): {_percent(report['top1'])}   MRR@5: {report['mrr5']}",

@@ -2,7 +2,6 @@
 legacy terms, polite filler, and facet cue detection."""
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,16 +10,13 @@ from pathlib import Path
 import yaml
 
 from knowledge.clauses import segment
+from knowledge.folding import FINAL_Y, MAX_QUERY_CHARS, NON_WORD, fold, nfc
 
 FACETS = ("documents", "fees", "time", "where", "online", "steps")
 TERMS_FILE = Path(__file__).parent / "terms.yaml"
-# Longer messages are cut. Narrative messages put the question last, so a cut keeps the opening and the end.
-MAX_QUERY_CHARS = 2000
+# Longer messages are cut (MAX_QUERY_CHARS). Narrative messages put the question last, so a cut keeps the
+# opening and the end.
 _KEPT_OPENING_CHARS = 500
-
-_NON_WORD = re.compile(r"[\W_]+")
-# i/y: "kí"/"ký", "lí"/"lý" are the same word; after folding a consonant cluster + final y becomes i.
-_FINAL_Y = re.compile(r"\b([bcdghklmnpqrstvx]{1,3})y\b")
 
 # Old tone placement puts the mark on the second vowel of open "oa", "oe", "uy" (hoà, khoẻ, thuỷ);
 # the current rule puts it on the first (hòa, khỏe, thủy). Only matters for the accented key.
@@ -32,39 +28,12 @@ for _first, _second in (("o", "a"), ("o", "e"), ("u", "y")):
 _OLD_TONE_PATTERN = re.compile(r"(?<!q)(" + "|".join(_OLD_TONE) + r")\b")
 
 
-def nfc(text: str) -> str:
-    """Unicode NFC: decomposed input (some keyboards, PDFs) becomes the composed form."""
-    return unicodedata.normalize("NFC", text)
-
-
 def accented_key(text: str) -> str:
     """Lowercase NFC text with current tone placement, punctuation and emoji removed."""
     text = nfc(text[:MAX_QUERY_CHARS]).lower()
     if any(old in text for old in _OLD_TONE):  # rare: skip the regex on most text
         text = _OLD_TONE_PATTERN.sub(lambda match: _OLD_TONE[match.group(1)], text)
-    return " ".join(_NON_WORD.sub(" ", text).split())
-
-
-def _build_fold_table() -> dict[int, str | None]:
-    # One str.translate pass instead of NFD + a per-character category test: ~10x faster on index builds.
-    table: dict[int, str | None] = {ord("đ"): "d", ord("Đ"): "d"}
-    for codepoint in range(0x00C0, 0x2000):
-        char = chr(codepoint)
-        base = "".join(c for c in unicodedata.normalize("NFD", char) if unicodedata.category(c) != "Mn")
-        if base != char and len(base) == 1:
-            table[codepoint] = base.lower()
-    table.update(dict.fromkeys(range(768, 880)))  # stray combining marks
-    return table
-
-
-_FOLD_TABLE = _build_fold_table()
-
-
-def fold(text: str) -> str:
-    """Accentless lowercase key: đ->d, tone and vowel marks removed, i/y unified, punctuation removed."""
-    text = nfc(text[:MAX_QUERY_CHARS]).lower().translate(_FOLD_TABLE)
-    text = " ".join(_NON_WORD.sub(" ", text).split())
-    return _FINAL_Y.sub(r"\1i", text)
+    return " ".join(NON_WORD.sub(" ", text).split())
 
 
 @dataclass(frozen=True)
@@ -94,17 +63,17 @@ _I_Y = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
 _NO_MATCH = object()
 
 
-def tokenize(text: str) -> list[Token]:
-    """The words of a text as (folded, accented) pairs."""
-    folded, accented = fold(text).split(), accented_key(text).split()
-    if len(folded) != len(accented):  # pragma: no cover - only for characters outside Vietnamese
-        accented = folded
-    return list(zip(folded, accented, strict=True))
+def tokenize(text: str, folded: str | None = None) -> list[Token]:
+    """The words of a text as (folded, accented) pairs (`folded`: fold(text) when the caller has it already)."""
+    words, accented = (fold(text) if folded is None else folded).split(), accented_key(text).split()
+    if len(words) != len(accented):  # pragma: no cover - only for characters outside Vietnamese
+        accented = words
+    return list(zip(words, accented, strict=True))
 
 
-def same_accents(typed: str, expected: str) -> bool:
-    """Two accented spellings of one folded word agree (i/y spelling aside)."""
-    return typed.translate(_I_Y) == expected.translate(_I_Y)
+def i_y_unified(accented: str) -> str:
+    """An accented spelling with i/y unified ("kỹ" -> "kĩ"): two spellings of one word agree when these do."""
+    return accented.translate(_I_Y)
 
 
 def _compatible(typed: Token, expected: str | None) -> bool:
@@ -113,7 +82,7 @@ def _compatible(typed: Token, expected: str | None) -> bool:
     if accented.isascii():
         return True  # the citizen typed no accents: any spelling may be meant
     # A table word without accents ("nha", "anh", "cho") is not the accented word typed ("nhà", "ánh", "chó").
-    return expected is not None and accented.translate(_I_Y) == expected
+    return expected is not None and i_y_unified(accented) == expected
 
 
 class _PhraseTable:
@@ -126,7 +95,7 @@ class _PhraseTable:
         for phrase, value in phrases.items():
             pairs = tokenize(phrase)
             if pairs:
-                expected = tuple(a.translate(_I_Y) if a != f else None for f, a in pairs)
+                expected = tuple(i_y_unified(a) if a != f else None for f, a in pairs)
                 self._table.setdefault(tuple(f for f, _ in pairs), []).append((expected, value))
         lengths: dict[str, set[int]] = {}
         for key in self._table:
@@ -264,7 +233,7 @@ class Lexicon:
         asked: list[tuple[str, int]] = []
         kinds: list[object] = []
         for number, sentence in enumerate(sentences):
-            typed = tokenize(sentence.text)
+            typed = tokenize(sentence.text, sentence.folded)  # folded once, by segment
             folded_parts.extend(folded for folded, _ in typed)
             expanded = self._replace.replace(typed)
             if sentence.asking:
@@ -322,7 +291,7 @@ def telex_variants(token: str) -> list[str]:
     base = base.replace("w", "u")
     for candidate in (base, _TELEX_TONE.sub(r"\1", base)):
         for form in (candidate, _TELEX_LATE_HAT.sub(r"\1\2", candidate)):
-            form = _FINAL_Y.sub(r"\1i", form)
+            form = FINAL_Y.sub(r"\1i", form)
             if form != token and form not in variants:
                 variants.append(form)
     return variants

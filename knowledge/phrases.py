@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from knowledge.normalize import Analysis, Lexicon, same_accents, telex_variants
+from knowledge.normalize import Analysis, Lexicon, i_y_unified, telex_variants
 
 # The parts of a phrase's score (with the fit of the asking sentences, search.FIT_WEIGHT, they sum to 1 for a
 # phrase said exactly, alone).
@@ -56,7 +56,7 @@ class MessageReading:
     confidence: list[float] = field(default_factory=list)  # 1.0 exact, less for a Telex or typo reading
     value: list[float] = field(default_factory=list)  # confidence x the weight of the word's sentence
     sentence: list[int] = field(default_factory=list)
-    accents: list[str] = field(default_factory=list)  # as typed, "" when typed without accents
+    accents: list[str] = field(default_factory=list)  # as typed (i/y unified), "" when typed without accents
     positions: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))  # token id -> positions
     asked: dict[int, float] = field(default_factory=dict)  # token id -> its idf x confidence in asking sentences
     asked_weight: float = 0.0  # all words of the asking sentences, unknown ones included
@@ -65,17 +65,15 @@ class MessageReading:
     typed_accents: bool = False  # some word was typed with its accents
 
 
-@dataclass
+@dataclass(frozen=True)
 class PhraseReading:
     """How well one phrase is found in a message."""
 
     score: float  # 0-100 before the fit of the asking sentences
-    evidence: float  # idf weight of the words in common
-    telling: float  # the same, of the words that are not generic ("khai sinh", not "giấy" or "con")
+    telling: float  # idf weight of the words in common that are not generic ("khai sinh", not "giấy" or "con")
     words: frozenset[int]  # the phrase's words found in the message
     local: float  # share of the phrase found together in one sentence
     whole: bool  # every word of the phrase found together in one sentence, with agreeing accents
-    fit: float = 0.0  # share of the asking sentences explained by the owner's phrases found (set by the caller)
 
 
 class PhraseIndex:
@@ -143,7 +141,6 @@ class PhraseIndex:
         ]
         self.words_list = list(self.vocabulary)
         self.postings = [np.asarray(ids, dtype=np.int32) for ids in postings]
-        self.owner_of_array = np.asarray(self.owner_of, dtype=np.int32)
         # Plain lists: indexing a list in the per-phrase loop is several times faster than a numpy array.
         self.idf = idf.tolist()
         self.weight = [sum(self.idf[token_id] for token_id in dict.fromkeys(ids)) for ids in self.sequences]
@@ -197,7 +194,7 @@ class PhraseIndex:
             message.confidence.append(confidence)
             message.value.append(confidence * weight_of[sentence])
             message.sentence.append(sentence)
-            message.accents.append(accent)
+            message.accents.append(i_y_unified(accent))
         if all(token_id < 0 for token_id in message.token_ids):
             return None
         message.asked_weight += sum(message.asked.values())
@@ -233,7 +230,8 @@ class PhraseIndex:
         return sum(value for token_id, value in message.asked.items() if token_id in words) / message.asked_weight
 
     def _shape_uncached(self, phrase_id: int) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...], dict[int, str]]:
-        """A phrase's distinct words, its adjacent word pairs, and the accented spelling of its accented words."""
+        """A phrase's distinct words, its adjacent word pairs, and the accented spelling of its accented words
+        (i/y unified, as MessageReading.accents)."""
         sequence = self.sequences[phrase_id]
         words = tuple(dict.fromkeys(sequence))
         pairs = tuple(dict.fromkeys(zip(sequence, sequence[1:], strict=False)))
@@ -242,7 +240,7 @@ class PhraseIndex:
         if accented:
             for token, expected in zip(self.texts[phrase_id].split(), accented.split(), strict=True):
                 if expected != token:
-                    spelled[self.vocabulary[token]] = expected
+                    spelled[self.vocabulary[token]] = i_y_unified(expected)
         return words, pairs, spelled
 
     def read_phrase(self, phrase_id: int, message: MessageReading) -> PhraseReading:
@@ -256,7 +254,7 @@ class PhraseIndex:
             for token_id, expected in spelled.items():
                 for position in positions.get(token_id, ()):
                     typed = message.accents[position]
-                    if typed and not same_accents(typed, expected):
+                    if typed and typed != expected:
                         mismatch[position] = 1.0 - ACCENT_MISMATCH_SHARE
         hits = sorted((position, token_id) for token_id in words for position in positions.get(token_id, ()))
         del hits[MAX_HITS_PER_PHRASE:]
@@ -304,7 +302,7 @@ class PhraseIndex:
         whole = len(best_window) == len(words) and not any(
             position in mismatch for position, token_id in hits if token_id in best_window
         )
-        return PhraseReading(score, evidence, telling, frozenset(anywhere), local, whole)
+        return PhraseReading(score, telling, frozenset(anywhere), local, whole)
 
 
 def sentence_weights(sentences: Sequence[int], asking: Sequence[bool]) -> dict[int, float]:

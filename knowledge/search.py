@@ -11,7 +11,7 @@ named by it are offered (an imported national record), or none.
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -19,7 +19,7 @@ import yaml
 from knowledge.learned import PhraseClassifier
 from knowledge.normalize import Analysis, Lexicon, default_lexicon
 from knowledge.phrases import MessageReading, Phrase, PhraseIndex, PhraseReading
-from knowledge.records import ProcedureInfo
+from knowledge.records import ORIGIN_CURATED, ProcedureInfo
 
 ANSWER = "answer"
 CLARIFY = "clarify"
@@ -151,7 +151,7 @@ class SearchIndex:
 
         mixed_origins = len({info.origin for info in self.procedures}) > 1
         self._prior = [
-            (CURATED_BONUS if mixed_origins and info.origin == "curated" else 0.0)
+            (CURATED_BONUS if mixed_origins and info.origin == ORIGIN_CURATED else 0.0)
             + (COMMUNE_BONUS if mixed_origins and "xã" in info.level.lower() else 0.0)
             for info in self.procedures
         ] + [0.0] * len(self.lexicon.out_of_scope)
@@ -166,7 +166,9 @@ class SearchIndex:
     def _learn(self) -> tuple[frozenset[int], PhraseClassifier | None]:
         """The learned reading: of curated procedures (reviewed, with aliases in citizens' words) only, and of
         no more than MAX_LEARNT_PHRASES of their phrases."""
-        curated = {owner for owner, info in enumerate(self.procedures) if info.origin == "curated" and info.aliases}
+        curated = {
+            owner for owner, info in enumerate(self.procedures) if info.origin == ORIGIN_CURATED and info.aliases
+        }
         if LEARNED_WEIGHT <= 0:
             return frozenset(), None
         phrases = self._phrases
@@ -231,8 +233,8 @@ class SearchIndex:
         if not owners_sets:
             return False
         owners = set.intersection(*owners_sets)
-        if self.by_code[top_code].origin == "curated":  # as in _decide: national namesakes do not count
-            owners = {owner for owner in owners if self.procedures[owner].origin == "curated"}
+        if self.by_code[top_code].origin == ORIGIN_CURATED:  # as in _decide: national namesakes do not count
+            owners = {owner for owner in owners if self.procedures[owner].origin == ORIGIN_CURATED}
         if len(owners) < CATEGORY_SIZE:
             return False
         return (self._owner_of[top_code], tokens) not in self._names
@@ -252,17 +254,17 @@ class SearchIndex:
             if owner >= procedures and not reading.whole:
                 continue  # an out-of-scope topic counts only when said in full ("khám bệnh", not "khám")
             if phrases.texts[phrase_id] == query_text:
-                reading.score += EXACT_BONUS
+                reading = replace(reading, score=reading.score + EXACT_BONUS)
             if reading.local >= FOUND_COVERAGE:
                 found[owner].update(reading.words)
             if owner not in best or reading.score > best[owner].score:
                 best[owner] = reading
         # How much of the question a procedure explains: the words of all its phrases found in the message
         # ("đổi địa chỉ" + "giấy chứng nhận đăng ký hộ kinh doanh"), not of one phrase alone.
-        for owner, reading in best.items():
-            reading.fit = phrases.fit(message, found[owner] | reading.words)
         lexical = {
-            owner: reading.score + 100.0 * FIT_WEIGHT * reading.fit + self._prior[owner]
+            owner: reading.score
+            + 100.0 * FIT_WEIGHT * phrases.fit(message, found[owner] | reading.words)
+            + self._prior[owner]
             for owner, reading in best.items()
         }
         return best, lexical
@@ -304,7 +306,7 @@ class SearchIndex:
                     about[owner] = max(about.get(owner, 0.0), score)
             for owner, score in about.items():
                 if owner not in best:  # named by the topic, not among the candidates read
-                    best[owner] = PhraseReading(0.0, 0.0, 0.0, frozenset(), 0.0, False)
+                    best[owner] = PhraseReading(0.0, 0.0, frozenset(), 0.0, False)
                     lexical[owner] = combined[owner] = self._prior[owner]
                 combined[owner] += score
                 lexical[owner] = max(lexical[owner], score + self._prior[owner])
@@ -330,10 +332,10 @@ class SearchIndex:
         if not hits or hits[0].support < CLARIFY_MIN_SCORE:
             return NONE
         rivals = hits[1:]
-        if self.by_code[hits[0].code].origin == "curated":
+        if self.by_code[hits[0].code].origin == ORIGIN_CURATED:
             # Curated entries are the procedures the commune serves: an imported national namesake
             # (a provincial or ministerial variant) does not make the question ambiguous.
-            rivals = [hit for hit in rivals if self.by_code[hit.code].origin == "curated"]
+            rivals = [hit for hit in rivals if self.by_code[hit.code].origin == ORIGIN_CURATED]
         runner_up = rivals[0].rank_score if rivals else 0.0
         if hits[0].evidence < MIN_EVIDENCE * self._phrases.mean_idf:
             return CLARIFY  # only common words in common ("giấy", "con"): never answer on that alone
